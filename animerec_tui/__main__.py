@@ -1,0 +1,3 @@
+from animerec_tui.cli.main import main
+
+raise SystemExit(main())

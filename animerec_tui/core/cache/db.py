@@ -1,0 +1,499 @@
+"""SQLite cache shared by the TUI and CLI processes.
+
+WAL mode plus a busy timeout lets one process read (or train) while another writes. Every
+write goes through :meth:`Cache.transaction` (``BEGIN IMMEDIATE``), so a user's library is
+replaced atomically: a crash or Ctrl-C mid-fetch leaves the previous complete state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from animerec_tui.core.cache.schema import MIGRATIONS, SCHEMA_VERSION
+from animerec_tui.core.errors import CacheError
+from animerec_tui.core.records import (
+    Anime,
+    Favorite,
+    Library,
+    LibraryEntry,
+    Status,
+    User,
+)
+
+STATUS_CODES: dict[str, int] = {
+    "completed": 1,
+    "current": 2,
+    "planned": 3,
+    "on_hold": 4,
+    "dropped": 5,
+}
+STATUS_NAMES: dict[int, Status] = {v: k for k, v in STATUS_CODES.items()}  # type: ignore[misc]
+BUSY_TIMEOUT_MS = 30_000
+
+_USER_FIELDS = (
+    "past_names",
+    "created_at",
+    "followers_count",
+    "favorites_count",
+    "ratings_count",
+    "life_spent_on_anime",
+    "avatar",
+)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    user_id: str
+    synced_at: str
+    entry_count: int
+    favorite_count: int
+    status_counts: dict[str, int]
+    source: str
+
+
+def _secure_path(path: Path) -> None:
+    """Create the cache folder and file readable by the user only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def _user_from_row(row: sqlite3.Row) -> User:
+    attrs = json.loads(row["attrs"] or "{}")
+    extra = {k: attrs[k] for k in _USER_FIELDS if k in attrs}
+    if "past_names" in extra:
+        extra["past_names"] = tuple(extra["past_names"] or ())
+    return User(id=row["id"], name=row["name"], slug=row["slug"], **extra)
+
+
+def _anime_from_row(row: sqlite3.Row) -> Anime:
+    return Anime(
+        id=str(row["id"]),
+        title=row["title"],
+        titles=json.loads(row["titles"] or "{}"),
+        slug=row["slug"],
+        subtype=row["subtype"],
+        episode_count=row["episode_count"],
+        average_rating=row["average_rating"],
+        popularity_rank=row["popularity_rank"],
+        user_count=row["user_count"],
+        start_date=row["start_date"],
+        poster=row["poster"],
+        age_rating=row["age_rating"],
+        nsfw=bool(row["nsfw"]),
+        synopsis=row["synopsis"],
+        genres=tuple(json.loads(row["genres"] or "[]")),
+    )
+
+
+def _anime_row(a: Anime) -> tuple[Any, ...]:
+    return (
+        int(a.id),
+        a.title,
+        json.dumps(a.titles, ensure_ascii=False),
+        a.slug,
+        a.subtype,
+        a.episode_count,
+        a.average_rating,
+        a.popularity_rank,
+        a.user_count,
+        a.start_date,
+        a.poster,
+        a.age_rating,
+        int(a.nsfw),
+        a.synopsis,
+        json.dumps(list(a.genres), ensure_ascii=False),
+    )
+
+
+class Cache:
+    """One open cache database. Safe to share between threads (calls are serialised)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        _secure_path(self.path)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(
+                f"The cache {self.path} is damaged ({exc}). Move it aside "
+                f"(mv '{self.path}' '{self.path}.bad') and animerec starts a fresh one."
+            ) from None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise CacheError(
+                f"The cache {self.path} was written by a newer animerec (schema {version}); "
+                "upgrade animerec or point ANIMEREC_CACHE_DIR elsewhere."
+            )
+        while version < SCHEMA_VERSION:
+            with self.transaction() as db:
+                for statement in _split_sql(MIGRATIONS[version]):
+                    db.execute(statement)
+                version += 1
+                db.execute(f"PRAGMA user_version = {version}")
+                if version == 1:
+                    db.execute(
+                        "INSERT INTO meta VALUES ('cache_id', ?), ('data_version', '0')",
+                        (uuid.uuid4().hex,),
+                    )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any exception (KeyboardInterrupt too)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def _bump(self, db: sqlite3.Connection) -> None:
+        db.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'"
+        )
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    # -- meta / state ------------------------------------------------------------------------
+
+    @property
+    def cache_id(self) -> str:
+        return self.query("SELECT value FROM meta WHERE key = 'cache_id'")[0][0]
+
+    def fingerprint(self) -> str:
+        """Changes whenever cached interactions change; names the cache it came from."""
+        version = self.query("SELECT value FROM meta WHERE key = 'data_version'")[0][0]
+        return f"{self.cache_id}:{version}"
+
+    def get_state(self, key: str) -> Any | None:
+        rows = self.query("SELECT value FROM state WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def set_state(self, key: str, value: Any) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    def delete_state(self, key: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM state WHERE key = ?", (key,))
+
+    def is_empty(self) -> bool:
+        return not self.query("SELECT 1 FROM users LIMIT 1")
+
+    # -- users -------------------------------------------------------------------------------
+
+    def _uid(self, db: sqlite3.Connection, user: User, *, sample: bool | None = None) -> int:
+        attrs = {k: getattr(user, k) for k in _USER_FIELDS if getattr(user, k) not in (None, ())}
+        if "past_names" in attrs:
+            attrs["past_names"] = list(attrs["past_names"])
+        db.execute(
+            """INSERT INTO users (id, name, slug, sample, attrs) VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET name = excluded.name, slug = excluded.slug,
+               attrs = excluded.attrs""",
+            (
+                user.id,
+                user.name,
+                user.slug,
+                int(user.is_sample if sample is None else sample),
+                json.dumps(attrs, ensure_ascii=False),
+            ),
+        )
+        return db.execute("SELECT uid FROM users WHERE id = ?", (user.id,)).fetchone()[0]
+
+    def save_users(self, users: Iterable[User]) -> None:
+        """Remember users seen in search results (no library yet)."""
+        with self.transaction() as db:
+            for user in users:
+                self._uid(db, user)
+
+    def get_user(self, user_id: str) -> User | None:
+        rows = self.query("SELECT * FROM users WHERE id = ?", (user_id,))
+        return _user_from_row(rows[0]) if rows else None
+
+    def users_named(self, name: str) -> list[User]:
+        rows = self.query("SELECT * FROM users WHERE name = ? COLLATE NOCASE ORDER BY uid", (name,))
+        return [_user_from_row(r) for r in rows]
+
+    def user_by_slug(self, slug: str) -> User | None:
+        rows = self.query("SELECT * FROM users WHERE slug = ? COLLATE NOCASE", (slug,))
+        return _user_from_row(rows[0]) if rows else None
+
+    def search_users(self, query: str, limit: int = 50) -> list[User]:
+        """Cached users whose id, name or slug contains ``query`` (case-insensitive)."""
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.query(
+            """SELECT * FROM users
+               WHERE id = ? OR name LIKE ? ESCAPE '\\' OR slug LIKE ? ESCAPE '\\'
+               ORDER BY (id = ?) DESC, (name = ? COLLATE NOCASE) DESC, sample, uid LIMIT ?""",
+            (query, pattern, pattern, query, query, limit),
+        )
+        return [_user_from_row(r) for r in rows]
+
+    def has_library(self, user_id: str) -> bool:
+        return self.sync_state(user_id) is not None
+
+    def sync_state(self, user_id: str) -> SyncState | None:
+        rows = self.query(
+            """SELECT s.* FROM sync_state s JOIN users u USING (uid) WHERE u.id = ?""", (user_id,)
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return SyncState(
+            user_id=user_id,
+            synced_at=r["synced_at"],
+            entry_count=r["entry_count"],
+            favorite_count=r["favorite_count"],
+            status_counts=json.loads(r["status_counts"]),
+            source=r["source"],
+        )
+
+    def cached_user_ids(self) -> set[str]:
+        return {r[0] for r in self.query("SELECT u.id FROM users u JOIN sync_state USING (uid)")}
+
+    # -- anime -------------------------------------------------------------------------------
+
+    def save_anime(self, db: sqlite3.Connection, anime: Iterable[Anime]) -> None:
+        db.executemany(
+            """INSERT INTO anime VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET title = excluded.title, titles = excluded.titles,
+               slug = excluded.slug, subtype = excluded.subtype,
+               episode_count = excluded.episode_count, average_rating = excluded.average_rating,
+               popularity_rank = excluded.popularity_rank, user_count = excluded.user_count,
+               start_date = excluded.start_date, poster = excluded.poster,
+               age_rating = excluded.age_rating, nsfw = excluded.nsfw,
+               synopsis = COALESCE(excluded.synopsis, anime.synopsis),
+               genres = CASE WHEN excluded.genres = '[]' THEN anime.genres
+                             ELSE excluded.genres END""",
+            [_anime_row(a) for a in anime],
+        )
+
+    def get_anime(self, ids: Iterable[str]) -> dict[str, Anime]:
+        wanted = [int(i) for i in ids]
+        found: dict[str, Anime] = {}
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for row in self.query(f"SELECT * FROM anime WHERE id IN ({marks})", chunk):
+                found[str(row["id"])] = _anime_from_row(row)
+        return found
+
+    def all_anime(self) -> dict[str, Anime]:
+        return {str(r["id"]): _anime_from_row(r) for r in self.query("SELECT * FROM anime")}
+
+    # -- libraries ---------------------------------------------------------------------------
+
+    def save_library(self, library: Library, *, synced_at: str, source: str = "kitsu") -> None:
+        """Replace the user's whole library in one transaction."""
+        with self.transaction() as db:
+            self._write_library(db, library, synced_at=synced_at, source=source, replace=True)
+
+    def merge_library(self, library: Library, *, synced_at: str, total_entries: int) -> None:
+        """Apply an incremental refresh: upsert changed entries, replace favourites."""
+        with self.transaction() as db:
+            self._write_library(db, library, synced_at=synced_at, source="kitsu", replace=False)
+            uid = db.execute("SELECT uid FROM users WHERE id = ?", (library.user.id,)).fetchone()[0]
+            have = db.execute("SELECT COUNT(*) FROM entries WHERE uid = ?", (uid,)).fetchone()[0]
+            if have != total_entries:
+                raise CacheError(
+                    f"Incremental refresh of {library.user.id} would leave {have} entries, "
+                    f"Kitsu has {total_entries}."
+                )
+
+    def _write_library(
+        self,
+        db: sqlite3.Connection,
+        library: Library,
+        *,
+        synced_at: str,
+        source: str,
+        replace: bool,
+    ) -> None:
+        uid = self._uid(db, library.user)
+        self.save_anime(db, library.anime.values())
+        missing = {e.anime_id for e in library.entries} | {f.anime_id for f in library.favorites}
+        missing -= set(library.anime)
+        if missing:  # entries whose anime record was not included: keep a stub
+            db.executemany(
+                "INSERT OR IGNORE INTO anime (id) VALUES (?)", [(int(m),) for m in missing]
+            )
+        if replace:
+            db.execute("DELETE FROM entries WHERE uid = ?", (uid,))
+        db.executemany(
+            """INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(uid, anime_id) DO UPDATE SET status = excluded.status,
+               entry_id = excluded.entry_id, progress = excluded.progress,
+               reconsume_count = excluded.reconsume_count,
+               rating_twenty = excluded.rating_twenty, progressed_at = excluded.progressed_at,
+               started_at = excluded.started_at, finished_at = excluded.finished_at,
+               updated_at = excluded.updated_at""",
+            [
+                (
+                    uid,
+                    int(e.anime_id),
+                    STATUS_CODES[e.status],
+                    e.id,
+                    e.progress,
+                    e.reconsume_count,
+                    e.rating_twenty,
+                    e.progressed_at,
+                    e.started_at,
+                    e.finished_at,
+                    e.updated_at,
+                )
+                for e in library.entries
+            ],
+        )
+        db.execute("DELETE FROM favorites WHERE uid = ?", (uid,))
+        db.executemany(
+            "INSERT OR REPLACE INTO favorites VALUES (?, ?, ?, ?)",
+            [(uid, int(f.anime_id), f.id, f.fav_rank) for f in library.favorites],
+        )
+        entry_count = db.execute("SELECT COUNT(*) FROM entries WHERE uid = ?", (uid,)).fetchone()[0]
+        db.execute(
+            "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                uid,
+                synced_at,
+                entry_count,
+                len(library.favorites),
+                json.dumps(library.status_counts),
+                source,
+            ),
+        )
+        self._bump(db)
+
+    def library(self, user_id: str) -> Library | None:
+        """The cached library, or None when the user's library was never fetched."""
+        user = self.get_user(user_id)
+        state = self.sync_state(user_id)
+        if user is None or state is None:
+            return None
+        rows = self.query(
+            """SELECT e.* FROM entries e JOIN users u USING (uid) WHERE u.id = ?
+               ORDER BY e.status, e.updated_at DESC, e.anime_id""",
+            (user_id,),
+        )
+        entries = [
+            LibraryEntry(
+                user_id=user_id,
+                anime_id=str(r["anime_id"]),
+                status=STATUS_NAMES[r["status"]],
+                id=r["entry_id"],
+                progress=r["progress"],
+                reconsume_count=r["reconsume_count"],
+                rating_twenty=r["rating_twenty"],
+                progressed_at=r["progressed_at"],
+                started_at=r["started_at"],
+                finished_at=r["finished_at"],
+                updated_at=r["updated_at"],
+            )
+            for r in rows
+        ]
+        favs = [
+            Favorite(user_id=user_id, anime_id=str(r["anime_id"]), id=r["fav_id"], fav_rank=r["fav_rank"])
+            for r in self.query(
+                """SELECT f.* FROM favorites f JOIN users u USING (uid) WHERE u.id = ?
+                   ORDER BY f.fav_rank, f.anime_id""",
+                (user_id,),
+            )
+        ]
+        ids = {e.anime_id for e in entries} | {f.anime_id for f in favs}
+        counts: dict[str, int] = {}
+        for e in entries:
+            counts[e.status] = counts.get(e.status, 0) + 1
+        return Library(
+            user=user, entries=entries, favorites=favs, anime=self.get_anime(ids), status_counts=counts
+        )
+
+    # -- bulk reads for the recommender ------------------------------------------------------
+
+    def interaction_arrays(self) -> dict[str, np.ndarray]:
+        """All entries and favourites as parallel numpy arrays (no Python loop per entry).
+
+        Keys: ``uid``, ``anime_id``, ``status`` (codes of :data:`STATUS_CODES`),
+        ``rating_twenty`` (0 = unrated), ``reconsume`` and, separately, ``fav_uid`` /
+        ``fav_anime_id``. Users without a synced library are not included.
+        """
+        with self._lock:
+            cur = self._db.execute(
+                """SELECT e.uid, e.anime_id, e.status, COALESCE(e.rating_twenty, 0),
+                          COALESCE(e.reconsume_count, 0)
+                   FROM entries e JOIN sync_state USING (uid)"""
+            )
+            cols = _fetch_int_columns(cur, 5)
+            fcur = self._db.execute(
+                "SELECT f.uid, f.anime_id FROM favorites f JOIN sync_state USING (uid)"
+            )
+            fcols = _fetch_int_columns(fcur, 2)
+        return {
+            "uid": cols[0],
+            "anime_id": cols[1],
+            "status": cols[2].astype(np.int8),
+            "rating_twenty": cols[3].astype(np.int8),
+            "reconsume": cols[4].astype(np.int16),
+            "fav_uid": fcols[0],
+            "fav_anime_id": fcols[1],
+        }
+
+    def user_ids(self) -> dict[int, str]:
+        """Internal uid -> user id, for users with a synced library."""
+        return {r[0]: r[1] for r in self.query("SELECT uid, id FROM users JOIN sync_state USING (uid)")}
+
+
+def _fetch_int_columns(cur: sqlite3.Cursor, width: int, chunk: int = 200_000) -> list[np.ndarray]:
+    parts: list[np.ndarray] = []
+    while True:
+        rows = cur.fetchmany(chunk)
+        if not rows:
+            break
+        parts.append(np.asarray(rows, dtype=np.int64).reshape(-1, width))
+    data = np.concatenate(parts) if parts else np.empty((0, width), dtype=np.int64)
+    return [np.ascontiguousarray(data[:, i]) for i in range(width)]
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

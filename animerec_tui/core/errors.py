@@ -1,0 +1,98 @@
+"""Typed errors with one-line messages for people.
+
+Both faces catch :class:`AnimerecError` only and print ``str(error)``; the ``exit_code``
+follows the interface contract (2 = bad input, 1 = unrecoverable failure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class AnimerecError(Exception):
+    """Base class: ``str(err)`` is a single line suitable for stderr or a notification."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class BadInput(AnimerecError):
+    """The user asked for something invalid (bad option, bad id)."""
+
+    exit_code = 2
+
+
+class UserNotFound(BadInput):
+    def __init__(self, query: str) -> None:
+        super().__init__(f"No Kitsu user matches {query!r}.")
+        self.query = query
+
+
+@dataclass(frozen=True)
+class UserChoice:
+    id: str
+    name: str | None
+    slug: str | None
+
+
+class AmbiguousUser(BadInput):
+    def __init__(self, query: str, candidates: Sequence[UserChoice]) -> None:
+        listed = ", ".join(f"{c.name or '?'} (id {c.id})" for c in candidates)
+        super().__init__(
+            f"{len(candidates)} users are named {query!r}: {listed}. Use an id instead."
+        )
+        self.query = query
+        self.candidates = list(candidates)
+
+
+class KitsuUnavailable(AnimerecError):
+    """Kitsu could not be reached (after retries) or kept failing."""
+
+    def __init__(self, detail: str = "") -> None:
+        base = "Kitsu cannot be reached"
+        super().__init__(f"{base}: {detail}" if detail else f"{base}.")
+        self.detail = detail
+
+
+class BadResponse(AnimerecError):
+    """Kitsu answered with something we cannot understand (even after retries)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Kitsu sent a response animerec cannot read: {detail}")
+        self.detail = detail
+
+
+class KitsuRequestRejected(AnimerecError):
+    """Kitsu answered 4xx to a request (other than 404 on a user): our request was wrong."""
+
+    def __init__(self, status: int, detail: str, code: str | None = None) -> None:
+        super().__init__(f"Kitsu rejected the request ({status}): {detail}")
+        self.status = status
+        self.detail = detail
+        self.code = code
+
+
+class NotCached(AnimerecError):
+    """Offline and the thing asked for is not in the cache."""
+
+
+class CacheError(AnimerecError):
+    """The cache file is damaged or from an incompatible version."""
+
+
+class ModelError(AnimerecError):
+    """A saved model cannot be used (corrupt, truncated, foreign); callers retrain."""
+
+
+class Cancelled(AnimerecError):
+    """Long work was cancelled by the user; nothing partial was written."""
+
+    def __init__(self, what: str = "Work") -> None:
+        super().__init__(f"{what} cancelled.")
