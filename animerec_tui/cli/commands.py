@@ -1,0 +1,258 @@
+"""One function per command: call the core, then print a Rich table or JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from animerec_tui.cli.render import (
+    emit_json,
+    err,
+    inert,
+    note,
+    out,
+    progress_bar,
+    table,
+    user_json,
+)
+from animerec_tui.core.errors import AnimerecError
+from animerec_tui.core.records import STATUSES
+from animerec_tui.core.services import Core
+from animerec_tui.core.settings import Settings
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    handler: Callable[[Core, argparse.Namespace], int] = COMMANDS[args.command]
+    core = Core.open(settings)
+    try:
+        return handler(core, args)
+    finally:
+        core.close()
+
+
+def _offline_note(core: Core, args: argparse.Namespace, what: str = "cached data") -> None:
+    if core.offline and not args.json:
+        why = "offline mode" if core.settings.offline else "Kitsu cannot be reached"
+        note(f"offline ({why}): showing {what}")
+
+
+# -- search ----------------------------------------------------------------------------------
+
+
+def cmd_search(core: Core, args: argparse.Namespace) -> int:
+    result = asyncio.run(core.search(args.query))
+    if args.json:
+        emit_json(
+            {
+                "query": result.query,
+                "offline": result.offline,
+                "users": [
+                    {**user_json(h.user), "cached": h.cached, "sample": h.sample,
+                     "source": h.source}
+                    for h in result.hits
+                ],
+            }
+        )
+        return 0
+    _offline_note(core, args, "cached users only")
+    if not result.hits:
+        note(f"No users match {args.query!r}.", style="default")
+        return 0
+    rows = [
+        (h.user.id, h.user.name, h.user.slug or "",
+         "sample" if h.sample else ("cached" if h.cached else ""), h.source)
+        for h in result.hits
+    ]
+    out.print(table(f"Users matching {args.query!r}", ["Id", "Name", "Slug", "Cache", "From"], rows))
+    return 0
+
+
+# -- fetch -----------------------------------------------------------------------------------
+
+
+def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
+    async def go() -> int:
+        failures: list[AnimerecError] = []
+        client = None if core.offline else core.client()
+        try:
+            with progress_bar(enabled=not args.json) as bar:
+                for query in args.users:
+                    task = bar.add_task(f"{query}", total=None, info="")
+
+                    def on_progress(p: Any, task: Any = task) -> None:
+                        bar.update(task, completed=p.entries_done, total=p.entries_total or None,
+                                   info=f"page {p.pages_done}/{p.pages_total}")
+
+                    try:
+                        result = await core.fetch(query, refresh=args.refresh, client=client,
+                                                  progress=on_progress)
+                    except AnimerecError as exc:
+                        if len(args.users) == 1:
+                            raise
+                        failures.append(exc)
+                        err.print(inert(f"animerec: {query}: {exc}"), style="red")
+                        continue
+                    finally:
+                        bar.remove_task(task)
+                    _print_fetch(args, result)
+        finally:
+            if client is not None:
+                await client.aclose()
+        if failures:
+            return max(f.exit_code for f in failures) if len(failures) == len(args.users) else 1
+        return 0
+
+    return asyncio.run(go())
+
+
+def _print_fetch(args: argparse.Namespace, result: Any) -> None:
+    if args.json:
+        emit_json(
+            {
+                "user": user_json(result.user),
+                "entries": result.entries,
+                "favorites": result.favorites,
+                "requests": result.requests,
+                "seconds": round(result.seconds, 3),
+                "mode": result.mode,
+                "offline": result.offline,
+            }
+        )
+        return
+    if result.offline:
+        note(f"offline: {result.user.label} served from the cache (not refreshed)")
+    out.print(
+        inert(
+            f"{result.user.label} (id {result.user.id}): {result.entries} entries, "
+            f"{result.favorites} favourites — {result.mode}, {result.requests} requests, "
+            f"{result.seconds:.2f} s"
+        )
+    )
+
+
+# -- library ---------------------------------------------------------------------------------
+
+
+def cmd_library(core: Core, args: argparse.Namespace) -> int:
+    result = asyncio.run(core.library(args.user))
+    lib = result.library
+    if args.json:
+        emit_json(
+            {
+                "user": user_json(lib.user),
+                "offline": result.offline,
+                "synced_at": result.synced_at,
+                "entries": [
+                    {
+                        "anime_id": e.anime_id,
+                        "title": _title(lib.anime, e.anime_id),
+                        "status": e.status,
+                        "progress": e.progress,
+                        "rating_twenty": e.rating_twenty,
+                        "updated_at": e.updated_at,
+                    }
+                    for e in lib.entries
+                ],
+                "favorites": [
+                    {"anime_id": f.anime_id, "title": _title(lib.anime, f.anime_id)}
+                    for f in lib.favorites
+                ],
+            }
+        )
+        return 0
+    if result.offline:
+        note(f"offline: cached library as of {result.synced_at}")
+    counts = {s: 0 for s in STATUSES}
+    for e in lib.entries:
+        counts[e.status] += 1
+    summary = ", ".join(f"{s.replace('_', ' ')} {n}" for s, n in counts.items() if n)
+    rows = [
+        (
+            e.status.replace("_", " "),
+            _title(lib.anime, e.anime_id),
+            lib.anime[e.anime_id].subtype if e.anime_id in lib.anime else "",
+            _progress(e.progress, lib.anime.get(e.anime_id)),
+            f"{e.rating_twenty / 2:g}/10" if e.rating_twenty else "",
+            (e.updated_at or "")[:10],
+        )
+        for e in lib.entries
+    ]
+    out.print(
+        table(
+            f"{lib.user.label} — {len(lib.entries)} entries ({summary}), "
+            f"{len(lib.favorites)} favourites",
+            ["Status", "Title", "Type", ("Progress", "right"), ("Rating", "right"), "Updated"],
+            rows,
+        )
+    )
+    if lib.favorites:
+        favs = ", ".join(_title(lib.anime, f.anime_id) for f in lib.favorites)
+        out.print(inert("Favourites: " + favs))
+    return 0
+
+
+def _title(anime: dict[str, Any], anime_id: str) -> str:
+    a = anime.get(anime_id)
+    return a.display_title if a is not None else f"anime {anime_id}"
+
+
+def _progress(progress: int | None, anime: Any) -> str:
+    if progress is None:
+        return ""
+    total = anime.episode_count if anime is not None else None
+    return f"{progress}/{total}" if total else str(progress)
+
+
+# -- stats -----------------------------------------------------------------------------------
+
+
+def cmd_stats(core: Core, args: argparse.Namespace) -> int:
+    from animerec_tui.core.population.stats import population_stats
+
+    stats = population_stats(core.cache)
+    data = stats.to_json()
+    if args.json:
+        emit_json(data)
+        return 0
+    rows = [
+        ("users", data["users"]),
+        ("  Kitsu users", data["kitsu_users"]),
+        ("  sample users", data["sample_users"]),
+        ("anime", data["anime"]),
+        ("entries", data["entries"]),
+    ]
+    out.print(table("Cached population", ["", ("Count", "right")], rows))
+    total = sum(data["status_counts"].values()) or 1
+    out.print(
+        table(
+            "Status mix",
+            ["Status", ("Entries", "right"), ("Share", "right")],
+            [(s, n, f"{100 * n / total:.1f}%") for s, n in data["status_counts"].items()],
+        )
+    )
+    for key, title in (("library_sizes", "Library sizes"), ("activity_segments", "Activity segments")):
+        section = data.get(key)
+        if isinstance(section, dict) and section:
+            out.print(table(title, ["", ("Value", "right")], list(_flat(section))))
+    return 0
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> Any:
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flat(v, f"{prefix}{k} ")
+        elif isinstance(v, list):
+            yield (f"{prefix}{k}", ", ".join(str(x) for x in v))
+        else:
+            yield (f"{prefix}{k}", f"{v:.3g}" if isinstance(v, float) else v)
+
+
+COMMANDS: dict[str, Callable[[Core, argparse.Namespace], int]] = {
+    "search": cmd_search,
+    "fetch": cmd_fetch,
+    "library": cmd_library,
+    "stats": cmd_stats,
+}

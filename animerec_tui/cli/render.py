@@ -1,0 +1,84 @@
+"""Output helpers: hostile strings stay inert, JSON stays exact, progress goes to stderr."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from animerec_tui.core.records import User
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+def inert(value: object) -> Text:
+    """Text that prints exactly what it holds: no markup parsed, control codes made visible."""
+    if value is None:
+        return Text("")
+    raw = str(value)
+    shown = _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), raw)
+    return Text(shown)
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    """One JSON object per line on stdout, strings exactly as received."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "slug": user.slug, "sample": user.is_sample}
+
+
+def table(title: str | None, columns: Sequence[str | tuple[str, str]], rows: Sequence[Sequence[object]]) -> Table:
+    """A Rich table whose every cell is inert text. ``("Score", "right")`` aligns a column."""
+    t = Table(title=inert(title) if title else None, title_justify="left", expand=False)
+    for col in columns:
+        name, justify = (col, "left") if isinstance(col, str) else col
+        t.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        t.add_row(*(cell if isinstance(cell, Text) else inert(cell) for cell in row))
+    return t
+
+
+def note(message: str, *, style: str = "yellow") -> None:
+    """A one-line remark for people on stderr (never mixed into --json stdout)."""
+    err.print(inert(message), style=style)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Progress]:
+    """A transient progress display on stderr, silent when stderr is not a terminal."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=err,
+        transient=True,
+        disable=not (enabled and err.is_terminal),
+    )
+    with bar:
+        yield bar

@@ -1,0 +1,296 @@
+"""The operations both faces call: find users, fetch and cache libraries, read them back.
+
+Offline-first: a cached user resolves and reads without the network; when Kitsu cannot be
+reached (or offline mode is on) cached data is served and results say ``offline=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.errors import (
+    AmbiguousUser,
+    CacheError,
+    KitsuUnavailable,
+    NotCached,
+    UserChoice,
+    UserNotFound,
+)
+from animerec_tui.core.records import SAMPLE_NAME_PREFIX, SAMPLE_PREFIX, Library, User
+from animerec_tui.core.settings import Settings
+
+if TYPE_CHECKING:
+    from animerec_tui.core.kitsu import KitsuClient, LibraryProgress
+
+REFRESH_OVERLAP = timedelta(minutes=10)
+"""``filter[since]`` looks back this far past the last sync, so clock skew loses nothing."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class SearchHit:
+    user: User
+    cached: bool
+    sample: bool
+    source: str  # "kitsu", "cache" or "kitsu+cache"
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[SearchHit]
+    offline: bool = False
+    note: str | None = None
+
+
+@dataclass
+class FetchResult:
+    user: User
+    entries: int
+    favorites: int
+    requests: int
+    seconds: float
+    offline: bool = False
+    mode: str = "full"  # "full", "incremental", "cached"
+    note: str | None = None
+
+
+@dataclass
+class LibraryResult:
+    library: Library
+    offline: bool = False
+    fetched: bool = False
+    synced_at: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class Core:
+    """Settings plus an open cache: what a CLI command or the TUI works with."""
+
+    settings: Settings
+    cache: Cache
+    client_factory: Callable[..., KitsuClient] | None = field(default=None, repr=False)
+    went_offline: bool = False
+
+    @classmethod
+    def open(cls, settings: Settings, *, seed: bool = True) -> Core:
+        cache = Cache(settings.db_path)
+        if seed:
+            from animerec_tui.core.population.sample import seed_if_empty
+
+            seed_if_empty(cache)
+        return cls(settings=settings, cache=cache)
+
+    def close(self) -> None:
+        self.cache.close()
+
+    @property
+    def offline(self) -> bool:
+        return self.settings.offline or self.went_offline
+
+    def client(self, **kwargs: object) -> KitsuClient:
+        if self.client_factory is not None:
+            return self.client_factory(**kwargs)
+        from animerec_tui.core.kitsu import KitsuClient
+
+        return KitsuClient(self.settings.api_url, network=self.settings.network, **kwargs)  # type: ignore[arg-type]
+
+    # -- users -------------------------------------------------------------------------------
+
+    def resolve_cached(self, query: str) -> User | None:
+        """A user known to the cache by id, sample name, slug or (unique) name."""
+        query = query.strip()
+        cache = self.cache
+        if query.startswith(SAMPLE_NAME_PREFIX) and not cache.users_named(query):
+            query = SAMPLE_PREFIX + query.removeprefix(SAMPLE_NAME_PREFIX)
+        user = cache.get_user(query)
+        if user is not None:
+            return user
+        user = cache.user_by_slug(query)
+        if user is not None:
+            return user
+        named = cache.users_named(query)
+        with_library = [u for u in named if cache.has_library(u.id)]
+        pool = with_library or named
+        if len(pool) > 1:
+            raise AmbiguousUser(query, [UserChoice(u.id, u.name, u.slug) for u in pool])
+        return pool[0] if pool else None
+
+    async def resolve(self, query: str, client: KitsuClient | None, *, prefer_cache: bool) -> User:
+        """Resolve USER: cache first when asked (works offline), else Kitsu, else cache."""
+        if not query.strip():
+            raise UserNotFound(query)
+        cached = self.resolve_cached(query)
+        is_sample = query.startswith((SAMPLE_PREFIX, SAMPLE_NAME_PREFIX))
+        if cached is not None and (prefer_cache or cached.is_sample):
+            return cached
+        if is_sample or client is None or self.offline:
+            if cached is not None:
+                return cached
+            if self.offline and not is_sample:
+                raise KitsuUnavailable(f"offline, and {query!r} is not in the cache")
+            raise UserNotFound(query)
+        try:
+            return await client.resolve_user(query)
+        except KitsuUnavailable:
+            self.went_offline = True
+            if cached is not None:
+                return cached
+            raise
+
+    async def search(self, query: str) -> SearchResult:
+        """Kitsu matches (id, slug, name, fuzzy) merged with cached users."""
+        query = query.strip()
+        hits: dict[str, SearchHit] = {}
+        cached_ids = self.cache.cached_user_ids()
+        offline, note = self.offline, None
+        if query and not offline and not query.startswith((SAMPLE_PREFIX, SAMPLE_NAME_PREFIX)):
+            try:
+                async with self.client() as client:
+                    found = await _kitsu_matches(client, query)
+                self.cache.save_users(found)
+                for user in found:
+                    hits[user.id] = SearchHit(user, user.id in cached_ids, False, "kitsu")
+            except KitsuUnavailable as exc:
+                self.went_offline = offline = True
+                note = str(exc)
+        if query:
+            for user in self.cache.search_users(query):
+                if user.id in hits:
+                    hits[user.id].source = "kitsu+cache"
+                    continue
+                if user.id in cached_ids or user.is_sample:
+                    hits[user.id] = SearchHit(user, user.id in cached_ids, user.is_sample, "cache")
+        return SearchResult(query=query, hits=list(hits.values()), offline=offline, note=note)
+
+    # -- libraries ---------------------------------------------------------------------------
+
+    async def fetch(
+        self,
+        query: str,
+        *,
+        refresh: bool = False,
+        client: KitsuClient | None = None,
+        progress: Callable[[LibraryProgress], None] | None = None,
+    ) -> FetchResult:
+        """Fetch (or incrementally refresh) one user's library into the cache."""
+        if client is None and not self.offline:
+            async with self.client() as own:
+                return await self.fetch(query, refresh=refresh, client=own, progress=progress)
+        started = time.perf_counter()
+        before = client.requests if client is not None else 0
+        user = await self.resolve(query, client, prefer_cache=False)
+        if user.is_sample or client is None or self.offline:
+            return self._cached_fetch(user, started, before, client)
+        try:
+            mode = await self._sync(user, client, refresh=refresh, progress=progress)
+        except KitsuUnavailable:
+            self.went_offline = True
+            if self.cache.has_library(user.id):
+                return self._cached_fetch(user, started, before, client)
+            raise
+        state = self.cache.sync_state(user.id)
+        assert state is not None
+        return FetchResult(
+            user=self.cache.get_user(user.id) or user,
+            entries=state.entry_count,
+            favorites=state.favorite_count,
+            requests=client.requests - before,
+            seconds=time.perf_counter() - started,
+            mode=mode,
+        )
+
+    def _cached_fetch(
+        self, user: User, started: float, before: int, client: KitsuClient | None
+    ) -> FetchResult:
+        state = self.cache.sync_state(user.id)
+        if state is None:
+            if user.is_sample:
+                raise NotCached(f"The sample user {user.id} has no library in this cache.")
+            raise KitsuUnavailable(f"offline, and {user.label!r} is not in the cache")
+        note = "bundled sample (never fetched)" if user.is_sample else "offline: cached data"
+        return FetchResult(
+            user=user,
+            entries=state.entry_count,
+            favorites=state.favorite_count,
+            requests=(client.requests - before) if client is not None else 0,
+            seconds=time.perf_counter() - started,
+            offline=not user.is_sample,
+            mode="cached",
+            note=note,
+        )
+
+    async def _sync(
+        self,
+        user: User,
+        client: KitsuClient,
+        *,
+        refresh: bool,
+        progress: Callable[[LibraryProgress], None] | None,
+    ) -> str:
+        synced_at = utc_now()
+        state = self.cache.sync_state(user.id)
+        if refresh and state is not None and state.source == "kitsu":
+            since_dt = datetime.fromisoformat(state.synced_at.replace("Z", "+00:00"))
+            since = (since_dt - REFRESH_OVERLAP).isoformat(timespec="seconds")
+            total, changes = await asyncio.gather(
+                client.library_count(user.id),
+                client.fetch_library(user, since=since.replace("+00:00", "Z"), progress=progress),
+            )
+            try:
+                self.cache.merge_library(changes, synced_at=synced_at, total_entries=total)
+                return "incremental"
+            except CacheError:
+                pass  # entries were removed on Kitsu: only a full fetch can tell which
+        library = await client.fetch_library(user, progress=progress)
+        self.cache.save_library(library, synced_at=synced_at)
+        return "full"
+
+    async def library(self, query: str) -> LibraryResult:
+        """A user's cached library, fetched first when online and not cached."""
+        user = self.resolve_cached(query)
+        if user is not None and self.cache.has_library(user.id):
+            return self._library_result(user.id)
+        if self.offline:
+            raise KitsuUnavailable(f"offline, and {query!r} is not in the cache")
+        result = await self.fetch(query)
+        out = self._library_result(result.user.id)
+        out.fetched = result.mode != "cached"
+        out.offline = result.offline
+        return out
+
+    def _library_result(self, user_id: str) -> LibraryResult:
+        library = self.cache.library(user_id)
+        state = self.cache.sync_state(user_id)
+        if library is None or state is None:
+            raise NotCached(f"{user_id} has no cached library.")
+        return LibraryResult(library=library, offline=self.offline, synced_at=state.synced_at)
+
+
+async def _kitsu_matches(client: KitsuClient, query: str) -> list[User]:
+    """Exact id / slug / name matches first, then fuzzy ones, without duplicates."""
+    lookups = [client.users_by_slug(query), client.users_by_name(query), client.search_users(query)]
+    if query.isdigit():
+        lookups.insert(0, _by_id(client, query))
+    found: dict[str, User] = {}
+    for group in await asyncio.gather(*lookups):
+        for user in group:
+            found.setdefault(user.id, user)
+    return list(found.values())
+
+
+async def _by_id(client: KitsuClient, user_id: str) -> list[User]:
+    try:
+        return [await client.get_user(user_id)]
+    except UserNotFound:
+        return []
