@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from animerec_tui.cli import model_commands
 from animerec_tui.cli.render import (
     emit_json,
     err,
@@ -50,8 +50,12 @@ def cmd_search(core: Core, args: argparse.Namespace) -> int:
                 "query": result.query,
                 "offline": result.offline,
                 "users": [
-                    {**user_json(h.user), "cached": h.cached, "sample": h.sample,
-                     "source": h.source}
+                    {
+                        **user_json(h.user),
+                        "cached": h.cached,
+                        "sample": h.sample,
+                        "source": h.source,
+                    }
                     for h in result.hits
                 ],
             }
@@ -62,11 +66,18 @@ def cmd_search(core: Core, args: argparse.Namespace) -> int:
         note(f"No users match {args.query!r}.", style="default")
         return 0
     rows = [
-        (h.user.id, h.user.name, h.user.slug or "",
-         "sample" if h.sample else ("cached" if h.cached else ""), h.source)
+        (
+            h.user.id,
+            h.user.name,
+            h.user.slug or "",
+            "sample" if h.sample else ("cached" if h.cached else ""),
+            h.source,
+        )
         for h in result.hits
     ]
-    out.print(table(f"Users matching {args.query!r}", ["Id", "Name", "Slug", "Cache", "From"], rows))
+    out.print(
+        table(f"Users matching {args.query!r}", ["Id", "Name", "Slug", "Cache", "From"], rows)
+    )
     return 0
 
 
@@ -83,12 +94,17 @@ def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
                     task = bar.add_task(f"{query}", total=None, info="")
 
                     def on_progress(p: Any, task: Any = task) -> None:
-                        bar.update(task, completed=p.entries_done, total=p.entries_total or None,
-                                   info=f"page {p.pages_done}/{p.pages_total}")
+                        bar.update(
+                            task,
+                            completed=p.entries_done,
+                            total=p.entries_total or None,
+                            info=f"page {p.pages_done}/{p.pages_total}",
+                        )
 
                     try:
-                        result = await core.fetch(query, refresh=args.refresh, client=client,
-                                                  progress=on_progress)
+                        result = await core.fetch(
+                            query, refresh=args.refresh, client=client, progress=on_progress
+                        )
                     except AnimerecError as exc:
                         if len(args.users) == 1:
                             raise
@@ -233,7 +249,10 @@ def cmd_stats(core: Core, args: argparse.Namespace) -> int:
             [(s, n, f"{100 * n / total:.1f}%") for s, n in data["status_counts"].items()],
         )
     )
-    for key, title in (("library_sizes", "Library sizes"), ("activity_segments", "Activity segments")):
+    for key, title in (
+        ("library_sizes", "Library sizes"),
+        ("activity_segments", "Activity segments"),
+    ):
         section = data.get(key)
         if isinstance(section, dict) and section:
             out.print(table(title, ["", ("Value", "right")], list(_flat(section))))
@@ -252,6 +271,10 @@ def _flat(d: dict[str, Any], prefix: str = "") -> Any:
 
 COMMANDS: dict[str, Callable[[Core, argparse.Namespace], int]] = {
     "search": cmd_search,
+    "train": model_commands.cmd_train,
+    "recommend": model_commands.cmd_recommend,
+    "evaluate": model_commands.cmd_evaluate,
+    "crawl": model_commands.cmd_crawl,
     "fetch": cmd_fetch,
     "library": cmd_library,
     "stats": cmd_stats,

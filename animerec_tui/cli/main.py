@@ -102,23 +102,36 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--around", metavar="USER", help="people who share this user's anime")
     mode.add_argument("--random", action="store_true", help="a uniform sample of Kitsu users")
-    p.add_argument("--max-users", type=_positive, default=100, metavar="N",
-                   help="new users to cache (default 100)")
+    p.add_argument(
+        "--max-users",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="new users to cache (default 100)",
+    )
 
     p = add("train", "Train the ALS model on the cached population and save it.")
     p.add_argument("--factors", type=_positive, help="latent factors")
     p.add_argument("--regularization", type=_positive_float, help="L2 regularization")
     p.add_argument("--alpha", type=_positive_float, help="confidence scaling")
     p.add_argument("--iterations", type=_positive, help="ALS iterations")
-    p.add_argument("--tune", action="store_true",
-                   help="search factors/regularization/alpha/iterations on a validation split "
-                   "and save the best as this cache's default")
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="search factors/regularization/alpha/iterations on a validation split "
+        "and save the best as this cache's default",
+    )
 
     p = add("recommend", "Ranked recommendations (fetches an uncached user; trains when needed).")
     p.add_argument("users", nargs="+", metavar="USER")
     p.add_argument("-n", type=_positive, default=10, metavar="N", help="how many (default 10)")
-    p.add_argument("--type", dest="subtypes", action="append", metavar="SUBTYPE",
-                   help="only this subtype (TV, movie, OVA, ONA, special, music); repeatable")
+    p.add_argument(
+        "--type",
+        dest="subtypes",
+        action="append",
+        metavar="SUBTYPE",
+        help="only this subtype (TV, movie, OVA, ONA, special, music); repeatable",
+    )
     p.add_argument("--include-adult", action="store_true", help="do not hide R18/nsfw titles")
 
     p = add("evaluate", "Held-out evaluation: ALS beside popularity, item-kNN and EASE.")

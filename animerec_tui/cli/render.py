@@ -49,7 +49,9 @@ def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "name": user.name, "slug": user.slug, "sample": user.is_sample}
 
 
-def table(title: str | None, columns: Sequence[str | tuple[str, str]], rows: Sequence[Sequence[object]]) -> Table:
+def table(
+    title: str | None, columns: Sequence[str | tuple[str, str]], rows: Sequence[Sequence[object]]
+) -> Table:
     """A Rich table whose every cell is inert text. ``("Score", "right")`` aligns a column."""
     t = Table(title=inert(title) if title else None, title_justify="left", expand=False)
     for col in columns:

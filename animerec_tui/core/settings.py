@@ -109,9 +109,7 @@ def _section(cls: type, data: Any, where: str) -> Any:
             raise BadInput(f"Settings file: unknown key {where}.{key}.")
         default = getattr(cls(), key)
         expected = type(default)
-        ok = isinstance(value, expected) and not (
-            expected is not bool and isinstance(value, bool)
-        )
+        ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if not ok:
@@ -150,9 +148,7 @@ def load_settings(
         for key, value in data.items():
             if key in sections:
                 updates[key] = _section(sections[key], value, key)
-            elif key == "api_url" and isinstance(value, str):
-                updates[key] = value
-            elif key == "offline" and isinstance(value, bool):
+            elif (key, type(value)) in {("api_url", str), ("offline", bool)}:
                 updates[key] = value
             else:
                 raise BadInput(f"Settings file {path}: unknown or mistyped key {key!r}.")

@@ -174,7 +174,7 @@ class Cache:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any exception (KeyboardInterrupt too)."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception (Ctrl-C too) rolls back."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -186,9 +186,7 @@ class Cache:
                 self._db.execute("COMMIT")
 
     def _bump(self, db: sqlite3.Connection) -> None:
-        db.execute(
-            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'"
-        )
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'data_version'")
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -212,7 +210,8 @@ class Cache:
     def set_state(self, key: str, value: Any) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO state VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO state VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value)),
             )
 
@@ -434,7 +433,9 @@ class Cache:
             for r in rows
         ]
         favs = [
-            Favorite(user_id=user_id, anime_id=str(r["anime_id"]), id=r["fav_id"], fav_rank=r["fav_rank"])
+            Favorite(
+                user_id=user_id, anime_id=str(r["anime_id"]), id=r["fav_id"], fav_rank=r["fav_rank"]
+            )
             for r in self.query(
                 """SELECT f.* FROM favorites f JOIN users u USING (uid) WHERE u.id = ?
                    ORDER BY f.fav_rank, f.anime_id""",
@@ -446,7 +447,11 @@ class Cache:
         for e in entries:
             counts[e.status] = counts.get(e.status, 0) + 1
         return Library(
-            user=user, entries=entries, favorites=favs, anime=self.get_anime(ids), status_counts=counts
+            user=user,
+            entries=entries,
+            favorites=favs,
+            anime=self.get_anime(ids),
+            status_counts=counts,
         )
 
     # -- bulk reads for the recommender ------------------------------------------------------
@@ -481,7 +486,9 @@ class Cache:
 
     def user_ids(self) -> dict[int, str]:
         """Internal uid -> user id, for users with a synced library."""
-        return {r[0]: r[1] for r in self.query("SELECT uid, id FROM users JOIN sync_state USING (uid)")}
+        return {
+            r[0]: r[1] for r in self.query("SELECT uid, id FROM users JOIN sync_state USING (uid)")
+        }
 
 
 def _fetch_int_columns(cur: sqlite3.Cursor, width: int, chunk: int = 200_000) -> list[np.ndarray]:

@@ -1,0 +1,268 @@
+"""``train``, ``recommend``, ``evaluate`` and ``crawl``: long work with progress bars.
+
+Ctrl-C is turned into a cancel event the core checks, so an interrupted training leaves the
+previous model and an interrupted crawl leaves every finished user cached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from animerec_tui.cli.render import emit_json, inert, note, out, progress_bar, table, user_json
+from animerec_tui.core.errors import AnimerecError, BadInput, Cancelled
+from animerec_tui.core.services import Core
+
+T = TypeVar("T")
+
+
+def _in_thread(fn: Callable[[threading.Event], T], what: str) -> T:
+    """Run CPU work in a thread; Ctrl-C sets the cancel event and waits for a clean stop."""
+    cancel = threading.Event()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn(cancel)
+        except BaseException as exc:  # handed back to the main thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name=what, daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        cancel.set()
+        worker.join()
+        raise Cancelled(what) from None
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _model_params(core: Core, args: argparse.Namespace) -> Any:
+    from animerec_tui.core.recommend.service import effective_params
+
+    params = effective_params(core.cache, core.settings)
+    overrides = {
+        k: getattr(args, k)
+        for k in ("factors", "regularization", "alpha", "iterations")
+        if getattr(args, k, None) is not None
+    }
+    return replace(params, **overrides) if overrides else params
+
+
+def _train(core: Core, params: Any, show: bool, *, tune: bool = False) -> Any:
+    from animerec_tui.core.recommend import service
+
+    with progress_bar(enabled=show) as bar:
+        label = "Tuning" if tune else "Training ALS"
+        task = bar.add_task(label, total=None, info="")
+
+        def on_progress(done: int, total: int, loss: float | None = None) -> None:
+            info = f"loss {loss:.4g}" if loss is not None else ""
+            bar.update(task, completed=done, total=total, info=info)
+
+        def work(cancel: threading.Event) -> Any:
+            if tune:
+                return service.tune(core.cache, core.settings, progress=on_progress, cancel=cancel)
+            return service.train(
+                core.cache, core.settings, params=params, progress=on_progress, cancel=cancel
+            )
+
+        return _in_thread(work, "Tuning" if tune else "Training")
+
+
+def cmd_train(core: Core, args: argparse.Namespace) -> int:
+    if args.tune:
+        tuned = _train(core, None, not args.json, tune=True)
+        data = tuned.to_json()
+        if args.json:
+            emit_json(data)
+        else:
+            out.print(inert(tuned.summary()))
+        return 0
+    result = _train(core, _model_params(core, args), not args.json)
+    data = result.to_json()
+    if args.json:
+        emit_json(data)
+    else:
+        out.print(inert(result.summary()))
+    return 0
+
+
+def _ensure_model(core: Core, show: bool) -> Any:
+    from animerec_tui.core.recommend import service
+
+    def work(cancel: threading.Event) -> Any:
+        return service.load_or_train(core.cache, core.settings, progress=on_progress, cancel=cancel)
+
+    with progress_bar(enabled=show) as bar:
+        task = bar.add_task("Loading model", total=None, info="")
+
+        def on_progress(done: int, total: int, loss: float | None = None) -> None:
+            bar.update(
+                task,
+                description="Training ALS",
+                completed=done,
+                total=total,
+                info=f"loss {loss:.4g}" if loss is not None else "",
+            )
+
+        return _in_thread(work, "Training")
+
+
+def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
+    from animerec_tui.core.recommend import service
+
+    users = []
+    for query in args.users:  # resolve (and fetch when online and uncached) before training
+        result = asyncio.run(core.library(query))
+        users.append(result.library.user)
+    if core.offline and not args.json:
+        note("offline: recommending from cached libraries")
+    loaded = _ensure_model(core, not args.json)
+    model_info = loaded.info
+    if model_info.get("stale") and not args.json:
+        note("the model is older than the cache; run 'animerec train' to include recent data")
+    for user in users:
+        recs = service.recommend(
+            core.cache,
+            core.settings,
+            user.id,
+            n=args.n,
+            subtypes=args.subtypes,
+            include_adult=args.include_adult,
+            model=loaded,
+        )
+        if args.json:
+            emit_json(
+                {
+                    "user": user_json(user),
+                    "model": model_info,
+                    "offline": core.offline,
+                    "recommendations": [
+                        {
+                            "rank": r.rank,
+                            "anime_id": r.anime_id,
+                            "title": r.title,
+                            "score": round(float(r.score), 6),
+                            "because": list(r.because),
+                            "subtype": r.anime.subtype if r.anime else None,
+                        }
+                        for r in recs
+                    ],
+                }
+            )
+            continue
+        rows = [
+            (
+                r.rank,
+                r.title,
+                (r.anime.subtype or "") if r.anime else "",
+                f"{r.score:.3f}",
+                "; ".join(r.because),
+            )
+            for r in recs
+        ]
+        out.print(
+            table(
+                f"Recommendations for {user.label}",
+                [("#", "right"), "Title", "Type", ("Score", "right"), "Because you watched"],
+                rows,
+            )
+        )
+    return 0
+
+
+def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:
+    from animerec_tui.core.recommend import service
+
+    with progress_bar(enabled=not args.json) as bar:
+        task = bar.add_task("Evaluating", total=None, info="")
+
+        def on_progress(done: int, total: int, what: str = "") -> None:
+            bar.update(task, completed=done, total=total, info=what)
+
+        report = _in_thread(
+            lambda cancel: service.evaluate(
+                core.cache, core.settings, k=args.k, progress=on_progress, cancel=cancel
+            ),
+            "Evaluation",
+        )
+    data = report.to_json()
+    if args.json:
+        emit_json(data)
+        return 0
+    rows = [
+        (
+            m["name"],
+            f"{m['precision']:.4f}",
+            f"{m['recall']:.4f}",
+            f"{m['map']:.4f}",
+            f"{m['ndcg']:.4f}",
+            f"{m['auc']:.4f}",
+            f"{m.get('coverage', 0):.3f}",
+        )
+        for m in data["models"]
+    ]
+    k = data["k"]
+    cols = ["Model", *[(f"{n}@{k}", "right") for n in ("Precision", "Recall", "MAP", "NDCG")]]
+    out.print(
+        table(
+            f"Held-out evaluation at K={k}", [*cols, ("AUC", "right"), ("Coverage", "right")], rows
+        )
+    )
+    out.print(inert(data["protocol"]), style="dim")
+    return 0
+
+
+def cmd_crawl(core: Core, args: argparse.Namespace) -> int:
+    from animerec_tui.core.population.crawl import crawl
+
+    if core.offline:
+        raise AnimerecError("crawl needs Kitsu, and animerec is offline.")
+    if not args.around and not args.random:
+        raise BadInput("crawl needs --around USER or --random.")
+
+    async def go() -> Any:
+        crawl_settings = core.settings.crawl
+        around = None
+        if args.around:
+            around = (await core.library(args.around)).library.user.id
+        client = core.client(
+            max_rps=crawl_settings.requests_per_second, concurrency=crawl_settings.concurrency
+        )
+        async with client:
+            with progress_bar(enabled=not args.json) as bar:
+                task = bar.add_task("Crawling", total=args.max_users, info="")
+
+                def on_progress(p: Any) -> None:
+                    bar.update(
+                        task,
+                        completed=p.users_done,
+                        total=p.users_target,
+                        info=f"{p.requests} requests",
+                    )
+
+                return await crawl(
+                    core.cache,
+                    client,
+                    core.settings,
+                    around=around,
+                    random=args.random,
+                    max_users=args.max_users,
+                    progress=on_progress,
+                )
+
+    summary = asyncio.run(go())
+    if args.json:
+        emit_json(summary.to_json())
+    else:
+        out.print(inert(summary.summary()))
+    return 0
