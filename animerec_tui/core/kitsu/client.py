@@ -1,0 +1,522 @@
+"""KitsuClient: the only code that talks HTTP to Kitsu.
+
+Design points, each learned from how Kitsu behaves (docs/kitsu-api.md):
+
+* A whole library is ``include=anime`` pages of 500: a few requests instead of one per
+  entry. The first page tells ``meta.count``, so every other page is known at once and goes
+  out concurrently; the favourites' first page travels alongside the library's.
+* Every attempt (retries and redirects included) passes one global semaphore and, when
+  ``max_rps`` is set, one interval limiter, so no combination of callers can exceed the
+  settings: a crawl stays polite however many coroutines share the client.
+* Kitsu's CDN answers 429/5xx, HTML pages or cut-off bodies under load: those are retried
+  with full-jitter backoff (``Retry-After`` wins) and only then become
+  :class:`KitsuUnavailable` or :class:`BadResponse`. Any other 4xx is our fault and is not
+  retried (:class:`KitsuRequestRejected`).
+* User text never reaches a URL path: it travels as query parameters that httpx encodes, so
+  ``"a&filter[x]=y"`` is a name, not an extra filter. Only ASCII digits become ``/users/N``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from animerec_tui.core.errors import (
+    AmbiguousUser,
+    AnimerecError,
+    BadInput,
+    BadResponse,
+    KitsuRequestRejected,
+    KitsuUnavailable,
+    UserChoice,
+    UserNotFound,
+)
+from animerec_tui.core.kitsu import jsonapi
+from animerec_tui.core.kitsu.jsonapi import JsonObject, one_line
+from animerec_tui.core.kitsu.retry import is_retryable_status, max_page_size, parse_retry_after
+from animerec_tui.core.kitsu.retry import retry_delay as _retry_delay
+from animerec_tui.core.records import Anime, Favorite, Library, LibraryEntry, User
+from animerec_tui.core.settings import USER_AGENT, NetworkSettings
+
+T = TypeVar("T")
+
+ACCEPT = "application/vnd.api+json"
+LIBRARY_FIELDS = (
+    "status,progress,reconsumeCount,ratingTwenty,progressedAt,startedAt,finishedAt,updatedAt,anime"
+)
+ANIME_FIELDS = (
+    "canonicalTitle,titles,slug,subtype,episodeCount,averageRating,popularityRank,userCount,"
+    "startDate,posterImage,ageRating,nsfw,synopsis"
+)
+ANIME_ENTRY_FIELDS = "status,ratingTwenty,updatedAt,user"
+LIBRARY_PAGE = 500
+"""Kitsu's maximum for library entries (everything else: 20)."""
+FAVORITES_PAGE = 20
+USERS_PAGE = 20
+MAX_PAGES = 5_000
+"""More pages than this for one library means ``meta.count`` is lying: refuse to plan them."""
+
+_PATH_ID = re.compile(r"[0-9]{1,18}")
+"""What may appear in a URL path: ASCII digits only (``str.isdigit`` accepts ``"²"``)."""
+MAX_FILTER_ID = 64
+"""Longer "ids" cannot be Kitsu ids: answer UserNotFound without sending 10 kB of text."""
+
+
+@dataclass(frozen=True)
+class LibraryProgress:
+    """Progress of :meth:`KitsuClient.fetch_library`, reported after each page.
+
+    ``pages_*`` count library and favourites pages together (they are all requests the user
+    waits for); the first report comes once both first pages are in, because only then are
+    both totals known exactly.
+    """
+
+    entries_done: int
+    entries_total: int
+    pages_done: int
+    pages_total: int
+
+
+class _Retry(Exception):
+    """One failed attempt that deserves another (internal to :meth:`KitsuClient._get`)."""
+
+    def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.kind = kind  # "unavailable" (network / 5xx / 429) or "body" (unreadable)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+async def _gather(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently; on the first failure cancel the rest and raise *that* error.
+
+    A TaskGroup cancels siblings (``asyncio.gather`` would leave them running), but wraps
+    errors in an ExceptionGroup that callers catching ``KitsuUnavailable`` would miss, so it
+    is unwrapped here, preferring an :class:`AnimerecError`.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(coro) for coro in coros]
+    except BaseExceptionGroup as failed:
+        leaves = list(_leaves(failed))
+        chosen = next((e for e in leaves if isinstance(e, AnimerecError)), leaves[0])
+        raise chosen from None
+    return [task.result() for task in tasks]
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> Iterable[BaseException]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return one_line(f"{name}: {text}" if text else name, 120)
+
+
+def _sort_entries(entries: Iterable[LibraryEntry]) -> list[LibraryEntry]:
+    return sorted(entries, key=lambda e: (int(e.anime_id), e.id or ""))
+
+
+def _sort_favorites(favorites: Iterable[Favorite]) -> list[Favorite]:
+    big = 1 << 62
+    return sorted(
+        favorites,
+        key=lambda f: (f.fav_rank if f.fav_rank is not None else big, int(f.anime_id), f.id or ""),
+    )
+
+
+class KitsuClient:
+    """Async client for Kitsu's public JSON:API; use as ``async with KitsuClient(...)``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        network: NetworkSettings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_rps: float | None = None,
+        concurrency: int | None = None,
+        user_agent: str = USER_AGENT,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.network = network or NetworkSettings()
+        self.base_url = base_url.rstrip("/")
+        self.concurrency = max(
+            1, concurrency if concurrency is not None else self.network.concurrency
+        )
+        self.max_rps = max_rps if max_rps is not None and max_rps > 0 else None
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._semaphore = asyncio.Semaphore(self.concurrency)
+        self._interval = 1.0 / self.max_rps if self.max_rps else 0.0
+        self._next_slot = 0.0
+        self._requests = 0
+        self._page_caps: dict[str, int] = {}
+        timeout = max(self.network.timeout, 0.001)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + "/",
+            transport=transport,
+            follow_redirects=True,
+            headers={"Accept": ACCEPT, "User-Agent": user_agent},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(
+                max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+            ),
+            event_hooks={"request": [self._before_send]},
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> KitsuClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests actually sent: retries and redirect hops included."""
+        return self._requests
+
+    # -- transport -----------------------------------------------------------------------------
+
+    async def _before_send(self, request: httpx.Request) -> None:
+        """Runs for every request httpx sends (redirect hops too): rate cap, then count."""
+        if self._interval:
+            now = asyncio.get_running_loop().time()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self._interval
+            if slot > now:
+                await self._sleep(slot - now)
+        self._requests += 1
+
+    def _clamp(self, path: str, params: dict[str, str]) -> dict[str, str]:
+        cap = self._page_caps.get(path)
+        limit = params.get("page[limit]")
+        if cap is not None and limit is not None and limit.isdigit() and int(limit) > cap:
+            return {**params, "page[limit]": str(cap)}
+        return params
+
+    def page_limit(self, path: str, wanted: int) -> int:
+        """The page size actually usable on ``path`` after any error-118 downgrade."""
+        return min(wanted, self._page_caps.get(path, wanted))
+
+    async def _get(self, path: str, params: dict[str, str]) -> JsonObject:
+        """GET ``path`` and return its JSON object, retrying what deserves a retry."""
+        attempts = max(1, self.network.max_attempts)
+        attempt = 0
+        shrunk = False
+        kinds: set[str] = set()
+        last = ""
+        while attempt < attempts:
+            attempt += 1
+            sent = self._clamp(path, params)
+            try:
+                async with self._semaphore:
+                    return await self._attempt(path, sent)
+            except _Retry as failure:
+                kinds.add(failure.kind)
+                last = failure.detail
+                if attempt >= attempts:
+                    break
+                await self._sleep(
+                    _retry_delay(
+                        attempt - 1,
+                        retry_after=failure.retry_after,
+                        base=self.network.backoff_base,
+                        cap=self.network.backoff_max,
+                        rng=self._rng,
+                    )
+                )
+            except KitsuRequestRejected as rejected:
+                size = max_page_size(rejected.detail) if rejected.code == "118" else None
+                limit = sent.get("page[limit]", "")
+                if shrunk or size is None or not limit.isdigit() or size >= int(limit):
+                    raise
+                self._page_caps[path] = size  # later pages of this crawl use it too
+                shrunk = True
+                attempt -= 1  # the downgrade is a correction, not a failure
+        tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+        if kinds == {"body"}:
+            raise BadResponse(f"{last} ({tries})")
+        raise KitsuUnavailable(f"{self.base_url} {tries}: {last}")
+
+    async def _attempt(self, path: str, params: dict[str, str]) -> JsonObject:
+        try:
+            response = await self._http.get(path, params=params)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise KitsuUnavailable(
+                f"bad API address {self.base_url!r} ({_describe(exc)})"
+            ) from None
+        except httpx.TooManyRedirects:
+            raise KitsuUnavailable(f"{self.base_url} redirects in circles") from None
+        except httpx.TimeoutException as exc:
+            raise _Retry("unavailable", f"timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise _Retry("unavailable", _describe(exc)) from None
+        status = response.status_code
+        if is_retryable_status(status):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise _Retry("unavailable", f"HTTP {status}", retry_after)
+        if 200 <= status < 300:
+            try:
+                doc = json.loads(response.content)
+            except (ValueError, RecursionError):
+                kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+                raise _Retry(
+                    "body", f"HTTP {status} body is not JSON ({one_line(kind, 60)})"
+                ) from None
+            if not isinstance(doc, dict):
+                raise BadResponse(f"expected a JSON object, got {type(doc).__name__}")
+            return doc
+        if status < 400:
+            raise KitsuUnavailable(f"unexpected HTTP {status} from {self.base_url}")
+        try:
+            body: object = json.loads(response.content)
+        except (ValueError, RecursionError):
+            body = None
+        detail, code = jsonapi.error_details(body)
+        raise KitsuRequestRejected(
+            status, one_line(detail or response.reason_phrase or "no detail", 200), code
+        )
+
+    # -- users ---------------------------------------------------------------------------------
+
+    async def get_user(self, user_id: str) -> User:
+        """``GET /users/{id}``; anything but ASCII digits is looked up via ``filter[id]``."""
+        if _PATH_ID.fullmatch(user_id):
+            try:
+                return jsonapi.parse_user_document(await self._get(f"users/{user_id}", {}))
+            except KitsuRequestRejected as exc:
+                if exc.status == 404:
+                    raise UserNotFound(user_id) from None
+                raise
+        if not user_id.strip() or len(user_id) > MAX_FILTER_ID:
+            raise UserNotFound(user_id)
+        try:
+            found = await self._users({"filter[id]": user_id})
+        except KitsuRequestRejected as exc:
+            if exc.status in (400, 404):
+                raise UserNotFound(user_id) from None
+            raise
+        match = [u for u in found if u.id == user_id]
+        if not match:
+            raise UserNotFound(user_id)
+        return match[0]
+
+    async def _users(self, params: dict[str, str], limit: int = USERS_PAGE) -> list[User]:
+        params = {**params, "page[limit]": str(limit)}
+        return jsonapi.parse_users(await self._get("users", params))
+
+    async def users_by_slug(self, slug: str) -> list[User]:
+        """Exact (case-insensitive) slug match: 0 or 1 user, though many have no slug."""
+        if not slug.strip():
+            return []
+        return await self._users({"filter[slug]": slug})
+
+    async def users_by_name(self, name: str) -> list[User]:
+        """Exact (case-insensitive) name match: names are not unique, so 0..n users."""
+        if not name.strip():
+            return []
+        return await self._users({"filter[name]": name})
+
+    async def search_users(self, query: str, limit: int = 20) -> list[User]:
+        """Kitsu's fuzzy ``filter[query]`` search (page size capped at Kitsu's 20)."""
+        if not query.strip():
+            return []
+        return await self._users({"filter[query]": query}, max(1, min(limit, USERS_PAGE)))
+
+    async def resolve_user(self, query: str) -> User:
+        """Digits are an id; otherwise an exact slug, then an exact (unique) name."""
+        query = query.strip()
+        if not query:
+            raise UserNotFound(query)
+        if _PATH_ID.fullmatch(query):
+            return await self.get_user(query)
+        by_slug = await self.users_by_slug(query)
+        if len(by_slug) == 1:
+            return by_slug[0]
+        if len(by_slug) > 1:  # slugs are unique on Kitsu; prefer the exact spelling
+            exact = [u for u in by_slug if u.slug == query]
+            if len(exact) == 1:
+                return exact[0]
+        by_name = await self.users_by_name(query)
+        if len(by_name) == 1:
+            return by_name[0]
+        if not by_name:
+            if by_slug:
+                raise AmbiguousUser(query, [UserChoice(u.id, u.name, u.slug) for u in by_slug])
+            raise UserNotFound(query)
+        raise AmbiguousUser(query, [UserChoice(u.id, u.name, u.slug) for u in by_name])
+
+    async def user_count(self) -> int:
+        return jsonapi.meta_count(await self._get("users", {"page[limit]": "1"}))
+
+    # -- libraries -----------------------------------------------------------------------------
+
+    def _library_params(self, user_id: str, since: str | None) -> dict[str, str]:
+        params = {
+            "filter[userId]": user_id,
+            "filter[kind]": "anime",
+            "include": "anime",
+            "fields[libraryEntries]": LIBRARY_FIELDS,
+            "fields[anime]": ANIME_FIELDS,
+            "page[limit]": str(LIBRARY_PAGE),
+        }
+        if since:
+            params["filter[since]"] = since
+        return params
+
+    @staticmethod
+    def _favorite_params(user_id: str) -> dict[str, str]:
+        return {
+            "filter[userId]": user_id,
+            "filter[itemType]": "Anime",
+            "include": "item",
+            "page[limit]": str(FAVORITES_PAGE),
+        }
+
+    def _offsets(self, path: str, wanted: int, count: int, first_size: int) -> list[int]:
+        """Offsets of the pages after the first, from ``meta.count``.
+
+        A server that silently serves fewer than we asked (instead of error 118) shows it
+        by a short, non-final first page: page with that size then, or we would skip rows.
+        """
+        limit = self.page_limit(path, wanted)
+        if 0 < first_size < min(limit, count):
+            limit = first_size
+        offsets = list(range(limit, count, limit))
+        if len(offsets) >= MAX_PAGES:
+            raise BadResponse(f"meta.count {count} would need {len(offsets) + 1} pages")
+        return offsets
+
+    async def fetch_library(
+        self,
+        user: User,
+        since: str | None = None,
+        progress: Callable[[LibraryProgress], None] | None = None,
+    ) -> Library:
+        """The user's anime library with its anime, plus their anime favourites.
+
+        Three round trips at most for any library: both first pages, then every other page
+        at once (bounded by the concurrency). Entries are deduplicated by id because pages
+        can shift while we read them, and sorted so equal libraries compare equal.
+        """
+        uid = user.id
+        lib_path, fav_path = "library-entries", "favorites"
+        lib_params = self._library_params(uid, since)
+        fav_params = self._favorite_params(uid)
+
+        async def library_page(offset: int) -> jsonapi.LibraryPage:
+            doc = await self._get(lib_path, {**lib_params, "page[offset]": str(offset)})
+            return jsonapi.parse_library_page(doc, user_id=uid)
+
+        async def favorites_page(offset: int) -> jsonapi.FavoritesPage:
+            doc = await self._get(fav_path, {**fav_params, "page[offset]": str(offset)})
+            return jsonapi.parse_favorites_page(doc, user_id=uid)
+
+        lib0, fav0 = await _gather_two(library_page(0), favorites_page(0))
+        lib_offsets = self._offsets(lib_path, LIBRARY_PAGE, lib0.count, lib0.raw_size)
+        fav_offsets = self._offsets(fav_path, FAVORITES_PAGE, fav0.count, fav0.raw_size)
+
+        entries: dict[str, LibraryEntry] = {}
+        favorites: dict[str, Favorite] = {}
+        anime: dict[str, Anime] = {}
+        fav_anime: dict[str, Anime] = {}
+        pages_total = 2 + len(lib_offsets) + len(fav_offsets)
+        pages_done = 0
+
+        def take(page: jsonapi.LibraryPage | jsonapi.FavoritesPage) -> None:
+            nonlocal pages_done
+            if isinstance(page, jsonapi.LibraryPage):
+                for entry in page.entries:
+                    entries.setdefault(entry.id or f"anime:{entry.anime_id}", entry)
+                anime.update(page.anime)
+            else:
+                for favorite in page.favorites:
+                    favorites.setdefault(favorite.id or f"anime:{favorite.anime_id}", favorite)
+                fav_anime.update(page.anime)
+            pages_done += 1
+
+        def report() -> None:
+            if progress is not None:
+                progress(LibraryProgress(len(entries), lib0.count, pages_done, pages_total))
+
+        take(lib0)
+        take(fav0)
+        report()
+
+        async def then_report(page: Awaitable[Any]) -> None:
+            take(await page)
+            report()
+
+        await _gather(
+            [then_report(library_page(o)) for o in lib_offsets]
+            + [then_report(favorites_page(o)) for o in fav_offsets]
+        )
+        for anime_id, record in fav_anime.items():
+            anime.setdefault(anime_id, record)
+        return Library(
+            user=user,
+            entries=_sort_entries(entries.values()),
+            favorites=_sort_favorites(favorites.values()),
+            anime=dict(sorted(anime.items(), key=lambda kv: int(kv[0]))),
+            status_counts=lib0.status_counts,
+        )
+
+    async def library_count(self, user_id: str) -> int:
+        """How many anime entries Kitsu shows for the user: a refresh compares this with
+        the cache to notice removals, which ``filter[since]`` cannot report."""
+        params = {
+            "filter[userId]": user_id,
+            "filter[kind]": "anime",
+            "fields[libraryEntries]": "status",
+            "page[limit]": "1",
+        }
+        return jsonapi.meta_count(await self._get("library-entries", params))
+
+    async def anime_entries(
+        self, anime_id: str, limit: int = 500, offset: int = 0
+    ) -> tuple[list[LibraryEntry], int]:
+        """Everyone's (visible) entries for one anime, one page: for crawling a population.
+
+        The user of each entry comes from ``relationships.user.data``.
+        """
+        if not jsonapi.is_numeric_id(anime_id):
+            raise BadInput(f"{one_line(repr(anime_id), 60)} is not a Kitsu anime id.")
+        path = "library-entries"
+        params = {
+            "filter[animeId]": anime_id,
+            "fields[libraryEntries]": ANIME_ENTRY_FIELDS,
+            "page[limit]": str(max(1, min(limit, LIBRARY_PAGE))),
+            "page[offset]": str(max(0, offset)),
+        }
+        doc = await self._get(path, params)
+        entries = jsonapi.parse_entries(doc, anime_id=anime_id)
+        return entries, jsonapi.meta_count(doc)
+
+
+async def _gather_two(
+    first: Coroutine[Any, Any, jsonapi.LibraryPage],
+    second: Coroutine[Any, Any, jsonapi.FavoritesPage],
+) -> tuple[jsonapi.LibraryPage, jsonapi.FavoritesPage]:
+    """:func:`_gather` for two differently typed results, keeping the types."""
+    lib, fav = await _gather([first, second])  # type: ignore[list-item]
+    assert isinstance(lib, jsonapi.LibraryPage) and isinstance(fav, jsonapi.FavoritesPage)
+    return lib, fav

@@ -1,0 +1,438 @@
+"""Kitsu JSON:API documents -> records, as pure functions.
+
+Kitsu is a third party that has changed hosts, fields and behaviour over the years, and its
+CDN sometimes answers with something else entirely. So the rule here is: be lenient about
+*values* (nulls, missing or unknown attributes, unknown ``included`` types all become
+``None`` / defaults / ignored) and strict about *structure* (a document that is not an
+object, ``data`` of the wrong kind, a requested relationship that is absent, a bad
+``meta.count``): those raise :class:`BadResponse` with a one-line message, and nothing else
+ever escapes (a hypothesis fuzz test holds us to that).
+
+Strings are kept exactly as sent (``"[bold]x"``, ``"\\x1b[31m"``): escaping is the job of
+whichever face displays them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from animerec_tui.core.errors import BadResponse
+from animerec_tui.core.records import STATUSES, Anime, Favorite, LibraryEntry, Status, User
+
+JsonObject = dict[str, Any]
+
+_NUMERIC_ID = re.compile(r"[0-9]{1,18}")
+"""Anime ids become SQLite integers in the cache: ASCII digits that fit in 63 bits."""
+
+MAX_COUNT = 100_000_000
+"""A ``meta.count`` above this is nonsense (Kitsu has ~2 million users) and would make us
+plan millions of page requests."""
+
+POSTER_SIZES = ("small", "medium", "original", "large", "tiny")
+"""Which image a ``posterImage`` / ``avatar`` object collapses to, best first: the TUI shows
+small posters, and any URL beats none."""
+
+_ENTRY_TYPES = frozenset({"libraryEntries", "library-entries", "library_entries"})
+_STATUS_SET: frozenset[str] = frozenset(STATUSES)
+
+
+@dataclass(frozen=True)
+class LibraryPage:
+    """One ``/library-entries`` page: entries, the anime included with them, and its meta."""
+
+    entries: list[LibraryEntry]
+    anime: dict[str, Anime]
+    count: int
+    status_counts: dict[str, int] = field(default_factory=dict)
+    raw_size: int = 0
+    """How many resources ``data`` held, parsed or not: paging must use this, not
+    ``len(entries)``, or skipped entries would look like a short (clamped) page."""
+
+
+@dataclass(frozen=True)
+class FavoritesPage:
+    favorites: list[Favorite]
+    anime: dict[str, Anime]
+    count: int
+    raw_size: int = 0
+
+
+# -- small, total value converters ---------------------------------------------------------
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: object) -> int | None:
+    """Ints stay ints; integral floats are accepted (some JSON encoders write ``12.0``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _float(value: object) -> float | None:
+    """``averageRating`` is a string percentage (``"82.69"``); numbers are tolerated too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def _image(value: object) -> str | None:
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping):
+        for size in POSTER_SIZES:
+            url = value.get(size)
+            if isinstance(url, str) and url:
+                return url
+    return None
+
+
+def _str_dict(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _str_tuple(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))
+
+
+def snake_case(name: str) -> str:
+    """``onHold`` -> ``on_hold``: meta keys are camelCase while status values are snake."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def is_numeric_id(value: object) -> bool:
+    return isinstance(value, str) and _NUMERIC_ID.fullmatch(value) is not None
+
+
+# -- structure -----------------------------------------------------------------------------
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """Server-controlled text made safe for a one-line error message (ids can be 10 kB of
+    escape codes): control characters become ``?`` and the rest is cut at ``limit``."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+def _fail(detail: str) -> BadResponse:
+    return BadResponse(one_line(detail, 200))
+
+
+def document(doc: object) -> JsonObject:
+    """The top level must be an object; an ``errors`` document is not data."""
+    if not isinstance(doc, dict):
+        raise _fail(f"expected a JSON object, got {type(doc).__name__}")
+    if "data" not in doc and isinstance(doc.get("errors"), list):
+        raise _fail("an error document where data was expected")
+    return doc
+
+
+def _resource(obj: object, where: str) -> tuple[str, str, JsonObject]:
+    """(type, id, attributes) of a resource object, validated."""
+    if not isinstance(obj, dict):
+        raise _fail(f"{where} is not an object")
+    rtype, rid = obj.get("type"), obj.get("id")
+    if isinstance(rid, int) and not isinstance(rid, bool):
+        rid = str(rid)  # JSON:API says strings; accept numbers rather than fail
+    if not isinstance(rtype, str) or not isinstance(rid, str) or not rid:
+        raise _fail(f"{where} has no valid type and id")
+    attributes = obj.get("attributes")
+    if attributes is None:
+        attributes = {}
+    if not isinstance(attributes, dict):
+        raise _fail(f"{where} ({rtype} {rid}) has attributes that are not an object")
+    return rtype, rid, attributes
+
+
+def _relationship(obj: JsonObject, name: str, *, required: bool, where: str) -> object:
+    """The linkage ``data`` of a relationship: a dict, ``None`` (null), or ``...`` if absent.
+
+    ``required`` means we asked for it (``fields``/``include``), so its absence means the
+    server ignored our request: structural, not a null value.
+    """
+    rels = obj.get("relationships")
+    if rels is None:
+        rels = {}
+    if not isinstance(rels, dict):
+        raise _fail(f"{where} has relationships that are not an object")
+    rel = rels.get(name)
+    if rel is None or (isinstance(rel, dict) and "data" not in rel):
+        if required:
+            raise _fail(f"{where} has no {name} relationship")
+        return ...
+    if not isinstance(rel, dict):
+        raise _fail(f"{where}: relationship {name} is not an object")
+    data = rel["data"]
+    if data is not None and not isinstance(data, dict):
+        raise _fail(f"{where}: relationship {name} is not to-one")
+    return data
+
+
+def _linkage(data: JsonObject, where: str) -> tuple[str, str]:
+    rtype, rid = data.get("type"), data.get("id")
+    if isinstance(rid, int) and not isinstance(rid, bool):
+        rid = str(rid)
+    if not isinstance(rtype, str) or not isinstance(rid, str) or not rid:
+        raise _fail(f"{where} links to something without a valid type and id")
+    return rtype, rid
+
+
+def data_list(doc: object) -> list[Any]:
+    data = document(doc).get("data")
+    if not isinstance(data, list):
+        raise _fail("expected a list in data")
+    return data
+
+
+def data_one(doc: object) -> Any:
+    data = document(doc).get("data")
+    if not isinstance(data, dict):
+        raise _fail("expected one resource in data")
+    return data
+
+
+def meta_count(doc: object) -> int:
+    """``meta.count``: every Kitsu collection has it, and paging is planned from it."""
+    meta = document(doc).get("meta")
+    count = meta.get("count") if isinstance(meta, dict) else None
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+        shown = "out of range" if isinstance(count, int) else type(count).__name__
+        raise _fail(f"bad meta.count ({shown})")
+    return count
+
+
+def status_counts(doc: object) -> dict[str, int]:
+    """``meta.statusCounts`` with snake_case keys; zero statuses are absent on Kitsu."""
+    meta = document(doc).get("meta")
+    raw = meta.get("statusCounts") if isinstance(meta, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    counts: dict[str, int] = {}
+    for key, value in raw.items():
+        number = _int(value)
+        name = snake_case(key) if isinstance(key, str) else ""
+        if name in _STATUS_SET and number is not None and number >= 0:
+            counts[name] = number
+    return counts
+
+
+def included_anime(doc: object) -> dict[str, Anime]:
+    """The ``anime`` resources of ``included`` by id; every other type is ignored."""
+    included = document(doc).get("included")
+    if included is None:
+        return {}
+    if not isinstance(included, list):
+        raise _fail("included is not a list")
+    anime: dict[str, Anime] = {}
+    for i, obj in enumerate(included):
+        if not isinstance(obj, dict):
+            raise _fail(f"included[{i}] is not an object")
+        if obj.get("type") == "anime":
+            record = parse_anime(obj, where=f"included[{i}]")
+            anime[record.id] = record
+    return anime
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+def parse_user(obj: object, *, where: str = "user") -> User:
+    rtype, rid, a = _resource(obj, where)
+    if rtype != "users":
+        raise _fail(f"{where} is {rtype!r}, not a user")
+    return User(
+        id=rid,
+        name=_str(a.get("name")),
+        slug=_str(a.get("slug")),
+        past_names=_str_tuple(a.get("pastNames")),
+        created_at=_str(a.get("createdAt")),
+        followers_count=_int(a.get("followersCount")),
+        favorites_count=_int(a.get("favoritesCount")),
+        ratings_count=_int(a.get("ratingsCount")),
+        life_spent_on_anime=_int(a.get("lifeSpentOnAnime")),
+        avatar=_image(a.get("avatar")),
+    )
+
+
+def parse_anime(obj: object, *, where: str = "anime") -> Anime:
+    rtype, rid, a = _resource(obj, where)
+    if rtype != "anime":
+        raise _fail(f"{where} is {rtype!r}, not anime")
+    if not is_numeric_id(rid):
+        raise _fail(f"{where} has a non-numeric anime id {rid!r}")
+    return Anime(
+        id=rid,
+        title=_str(a.get("canonicalTitle")),
+        titles=_str_dict(a.get("titles")),
+        slug=_str(a.get("slug")),
+        subtype=_str(a.get("subtype")),
+        episode_count=_int(a.get("episodeCount")),
+        average_rating=_float(a.get("averageRating")),
+        popularity_rank=_int(a.get("popularityRank")),
+        user_count=_int(a.get("userCount")),
+        start_date=_str(a.get("startDate")),
+        poster=_image(a.get("posterImage")),
+        age_rating=_str(a.get("ageRating")),
+        nsfw=a.get("nsfw") is True,
+        synopsis=_str(a.get("synopsis")),
+    )
+
+
+def parse_entry(
+    obj: object,
+    *,
+    user_id: str | None = None,
+    anime_id: str | None = None,
+    where: str = "entry",
+) -> LibraryEntry | None:
+    """One library entry, or ``None`` when it cannot be used as an anime entry.
+
+    The user and anime come from the request's filter when we filtered on them, else from
+    the relationships we asked for (so their absence is structural). ``None`` covers entries
+    whose anime link is null (deleted anime) or whose status is one we do not know.
+    """
+    rtype, rid, a = _resource(obj, where)
+    if rtype not in _ENTRY_TYPES:
+        raise _fail(f"{where} is {rtype!r}, not a library entry")
+    where = f"{where} ({rid})"
+    if anime_id is None:
+        link = _relationship(obj, "anime", required=True, where=where)
+        if link is None:
+            return None
+        assert isinstance(link, dict)
+        ltype, anime_id = _linkage(link, where)
+        if ltype != "anime":
+            return None  # a manga/drama entry slipped through filter[kind]
+        if not is_numeric_id(anime_id):
+            raise _fail(f"{where} links to a non-numeric anime id {anime_id!r}")
+    if user_id is None:
+        link = _relationship(obj, "user", required=True, where=where)
+        if link is None:
+            return None
+        assert isinstance(link, dict)
+        _, user_id = _linkage(link, where)
+    status = a.get("status")
+    if not isinstance(status, str) or status not in _STATUS_SET:
+        return None
+    status_value: Status = status  # type: ignore[assignment]
+    return LibraryEntry(
+        user_id=user_id,
+        anime_id=anime_id,
+        status=status_value,
+        id=rid,
+        progress=_int(a.get("progress")),
+        reconsume_count=_int(a.get("reconsumeCount")),
+        rating_twenty=_int(a.get("ratingTwenty")),
+        progressed_at=_str(a.get("progressedAt")),
+        started_at=_str(a.get("startedAt")),
+        finished_at=_str(a.get("finishedAt")),
+        updated_at=_str(a.get("updatedAt")),
+    )
+
+
+def parse_favorite(obj: object, *, user_id: str, where: str = "favorite") -> Favorite | None:
+    """A favourite whose item is an anime; other items (characters...) give ``None``."""
+    rtype, rid, a = _resource(obj, where)
+    if rtype != "favorites":
+        raise _fail(f"{where} is {rtype!r}, not a favorite")
+    where = f"{where} ({rid})"
+    link = _relationship(obj, "item", required=True, where=where)
+    if link is None:
+        return None
+    assert isinstance(link, dict)
+    ltype, item_id = _linkage(link, where)
+    if ltype != "anime":
+        return None
+    if not is_numeric_id(item_id):
+        raise _fail(f"{where} links to a non-numeric anime id {item_id!r}")
+    return Favorite(user_id=user_id, anime_id=item_id, id=rid, fav_rank=_int(a.get("favRank")))
+
+
+# -- documents -----------------------------------------------------------------------------
+
+
+def parse_user_document(doc: object) -> User:
+    """``GET /users/{id}``."""
+    return parse_user(data_one(doc), where="data")
+
+
+def parse_users(doc: object) -> list[User]:
+    """``GET /users?filter[...]``."""
+    return [parse_user(obj, where=f"data[{i}]") for i, obj in enumerate(data_list(doc))]
+
+
+def parse_entries(
+    doc: object, *, user_id: str | None = None, anime_id: str | None = None
+) -> list[LibraryEntry]:
+    entries = []
+    for i, obj in enumerate(data_list(doc)):
+        entry = parse_entry(obj, user_id=user_id, anime_id=anime_id, where=f"data[{i}]")
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def parse_library_page(doc: object, *, user_id: str) -> LibraryPage:
+    """One page of ``/library-entries?filter[userId]=U&include=anime``."""
+    data = data_list(doc)
+    return LibraryPage(
+        entries=parse_entries(doc, user_id=user_id),
+        anime=included_anime(doc),
+        count=meta_count(doc),
+        status_counts=status_counts(doc),
+        raw_size=len(data),
+    )
+
+
+def parse_favorites_page(doc: object, *, user_id: str) -> FavoritesPage:
+    """One page of ``/favorites?filter[userId]=U&filter[itemType]=Anime&include=item``."""
+    data = data_list(doc)
+    favorites = []
+    for i, obj in enumerate(data):
+        favorite = parse_favorite(obj, user_id=user_id, where=f"data[{i}]")
+        if favorite is not None:
+            favorites.append(favorite)
+    return FavoritesPage(
+        favorites=favorites, anime=included_anime(doc), count=meta_count(doc), raw_size=len(data)
+    )
+
+
+def error_details(doc: object) -> tuple[str | None, str | None]:
+    """(detail, code) of the first JSON:API error, for messages and the 118 page-size retry.
+
+    Never raises: it reads bodies of failed requests, which may be anything.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("errors"), list):
+        return None, None
+    for err in doc["errors"]:
+        if isinstance(err, dict):
+            detail = _str(err.get("detail")) or _str(err.get("title"))
+            code = err.get("code")
+            code_str = (
+                str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None
+            )
+            return detail, code_str
+    return None, None
