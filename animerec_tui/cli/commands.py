@@ -179,7 +179,7 @@ def cmd_library(core: Core, args: argparse.Namespace) -> int:
             }
         )
         return 0
-    if result.offline:
+    if result.offline and not lib.user.is_sample:
         note(f"offline: cached library as of {result.synced_at}")
     counts = {s: 0 for s in STATUSES}
     for e in lib.entries:

@@ -128,6 +128,9 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
         note("offline: recommending from cached libraries")
     loaded = _ensure_model(core, not args.json)
     model_info = loaded.info
+    reason = getattr(loaded, "retrained_because", None)
+    if reason and not args.json:
+        note(f"trained a new model ({reason})")
     if model_info.get("stale") and not args.json:
         note("the model is older than the cache; run 'animerec train' to include recent data")
     for user in users:
