@@ -1,0 +1,169 @@
+"""The cached population the model learns from: totals, status mix, library sizes, activity.
+
+Rendering follows ``PopulationStats.to_json()``: scalar fields go into the totals table, a
+mapping of counts becomes a bar chart, a list of records becomes a table. New fields added to
+the core's overview therefore show up here without a TUI change.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Label
+from textual.worker import Worker, WorkerState
+
+from animerec_tui.tui.background import background_priority
+from animerec_tui.tui.screens.base import AnimerecScreen
+from animerec_tui.tui.text import inert, number
+from animerec_tui.tui.widgets.banner import OfflineBanner
+from animerec_tui.tui.widgets.charts import BarChart
+
+CRAWL_USERS = 50
+"""Users one crawl from this screen adds (the app's ``crawl_users`` overrides it)."""
+
+
+def _title(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class PopulationScreen(AnimerecScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "reload", "Reload", id="population-reload", tooltip="Recount"),
+        Binding(
+            "c",
+            "crawl",
+            "Crawl",
+            id="population-crawl",
+            tooltip=f"Grow the population by {CRAWL_USERS} Kitsu users",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="population")
+        self.stats: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield OfflineBanner()
+        yield Label("counting…", id="population-status")
+        with Horizontal(id="population-body"):
+            with Vertical(id="population-left"):
+                yield DataTable(id="totals", cursor_type="row", show_header=False)
+                yield VerticalScroll(id="population-tables")
+            yield VerticalScroll(id="population-charts")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = "population"
+        totals = self.query_one("#totals", DataTable)
+        totals.add_column("What", key="what", width=24)
+        totals.add_column("Count", key="count", width=14)
+        self.action_reload()
+
+    @work(thread=True, group="population", exclusive=True, exit_on_error=False, name="stats")
+    def load(self) -> dict[str, Any]:
+        from animerec_tui.core.population.stats import population_stats
+
+        with background_priority():
+            return population_stats(self.core.cache).to_json()
+
+    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
+        if worker.name == "stats" and state == WorkerState.SUCCESS:
+            self.stats = worker.result  # type: ignore[assignment]
+            self.call_later(self._render_stats)
+
+    async def _render_stats(self) -> None:
+        assert self.stats is not None
+        totals = self.query_one("#totals", DataTable)
+        charts = self.query_one("#population-charts", VerticalScroll)
+        tables = self.query_one("#population-tables", VerticalScroll)
+        await charts.remove_children()
+        await tables.remove_children()
+        totals.clear()
+        new_charts: list[BarChart] = []
+        new_tables: list[Any] = []
+        for key, value in self.stats.items():
+            if _is_number(value):
+                fmt = "{:,}" if isinstance(value, int) else "{:,.2f}"
+                totals.add_row(inert(_title(key)), number(value, fmt), key=key)
+            elif isinstance(value, dict) and value and all(_is_number(v) for v in value.values()):
+                fmt = "{:,.0f}" if all(isinstance(v, int) for v in value.values()) else "{:,.2f}"
+                new_charts.append(
+                    BarChart(
+                        [(str(k), float(v)) for k, v in value.items()],
+                        title=_title(key),
+                        value_format=fmt,
+                        classes="population-chart",
+                    )
+                )
+            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                new_tables.append(self._records_table(key, value))
+            elif isinstance(value, dict) and value:
+                flat = [
+                    {"name": k, **v} if isinstance(v, dict) else {"name": k, "value": v}
+                    for k, v in value.items()
+                ]
+                new_tables.append(self._records_table(key, flat))
+        await charts.mount_all(new_charts)
+        for label, table in new_tables:
+            await tables.mount(Label(label, classes="section-title"))
+            await tables.mount(table)
+        users = self.stats.get("users", 0)
+        self.query_one("#population-status", Label).update(
+            f"{users:,} users in the cache · c crawls more from Kitsu · ctrl+r recounts"
+        )
+
+    def _records_table(self, key: str, rows: list[dict[str, Any]]) -> tuple[str, DataTable[Any]]:
+        table: DataTable[Any] = DataTable(cursor_type="row", classes="records")
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(c for c in row if c not in columns)
+        for column in columns:
+            table.add_column(_title(column), key=column)
+        for row in rows:
+            cells: list[Any] = []
+            for column in columns:
+                value = row.get(column)
+                if _is_number(value):
+                    cells.append(number(value, "{:,}" if isinstance(value, int) else "{:,.2f}"))
+                else:
+                    cells.append(inert("" if value is None else value))
+            table.add_row(*cells)
+        table.styles.height = min(len(rows) + 2, 12)
+        return _title(key), table
+
+    def action_reload(self) -> None:
+        self.query_one("#population-status", Label).update(Text("counting…"))
+        self.load()
+
+    def action_crawl(self) -> None:
+        if self.core.offline:
+            self.notify("Crawling needs Kitsu, and animerec is offline.", severity="warning")
+            return
+        from animerec_tui.tui.screens.progress import CrawlScreen
+
+        def done(summary: Any) -> None:
+            if summary is not None:
+                self.action_reload()
+
+        self.app.push_screen(
+            CrawlScreen(
+                around=_kitsu_user(self.animerec.current_user),
+                max_users=self.animerec.crawl_users or CRAWL_USERS,
+            ),
+            done,
+        )
+
+
+def _kitsu_user(user: Any) -> Any:
+    """Crawl around the current user only when it is a real Kitsu user (not a sample one)."""
+    return user if user is not None and not user.is_sample else None

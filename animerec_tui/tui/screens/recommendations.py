@@ -1,0 +1,296 @@
+"""A user's recommendations: a keyed table, a detail pane, sort / filter / more on demand.
+
+Rows are keyed by anime id, so the highlighted title survives a re-sort, a filter change or
+"more results" (we re-select it by key). Recommendations are computed in a thread worker: the
+recommender imports numpy/implicit and scores every anime, which must not block key presses.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.worker import Worker, WorkerState
+
+from animerec_tui.core.records import User
+from animerec_tui.tui.screens.base import AnimerecScreen
+from animerec_tui.tui.text import clean, inert, join_inert, number
+from animerec_tui.tui.widgets.banner import OfflineBanner
+
+TYPES: tuple[str | None, ...] = (None, "TV", "movie", "OVA", "ONA", "special", "music")
+PAGE = 20
+
+# column key -> (label, width, sort key over a Recommendation)
+COLUMNS: dict[str, tuple[str, int | None]] = {
+    "rank": ("#", 3),
+    "title": ("Title", 38),
+    "type": ("Type", 7),
+    "episodes": ("Eps", 5),
+    "rating": ("Rating", 6),
+    "score": ("Score", 7),
+    "because": ("Because you watched", None),
+}
+
+
+def _sort_value(rec: Any, column: str) -> Any:
+    """A comparable value per column; missing values sort last whatever the direction."""
+    anime = rec.anime
+    match column:
+        case "rank":
+            return rec.rank
+        case "title":
+            return clean(rec.title).casefold()
+        case "type":
+            return (anime.subtype or "~") if anime else "~"
+        case "episodes":
+            return anime.episode_count if anime and anime.episode_count is not None else -1
+        case "rating":
+            return anime.average_rating if anime and anime.average_rating is not None else -1.0
+        case "score":
+            return float(rec.score)
+        case _:
+            return clean("; ".join(rec.because)).casefold()
+
+
+DESCENDING_FIRST = {"episodes", "rating", "score"}
+
+
+class RecommendationsScreen(AnimerecScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "cycle_sort", "Sort", id="recs-sort", tooltip="Sort by the next column"),
+        Binding("o", "reverse", "Order", id="recs-reverse", tooltip="Reverse the order"),
+        Binding(
+            "t",
+            "cycle_type",
+            "Type",
+            id="recs-type",
+            tooltip="Show only TV, movies, OVA, ONA, specials or music",
+        ),
+        Binding(
+            "p",
+            "toggle_planned",
+            "Planned",
+            id="recs-planned",
+            tooltip="Show or hide titles already on the user's planned list",
+        ),
+        Binding("m", "more", "More", id="recs-more", tooltip=f"{PAGE} more recommendations"),
+        Binding(
+            "ctrl+r",
+            "refresh",
+            "Refresh",
+            id="recs-refresh",
+            tooltip="Re-fetch the user's library from Kitsu and recommend again",
+        ),
+    ]
+
+    def __init__(self, user: User, model: Any) -> None:
+        super().__init__(id="recommendations")
+        self.user = user
+        self.model = model
+        self.n = PAGE
+        self.type_filter: str | None = None
+        self.hide_planned = True
+        self.sort_column = "rank"
+        self.sort_reverse = False
+        self.recs: list[Any] = []
+        self.by_id: dict[str, Any] = {}
+        self.planned: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield OfflineBanner()
+        yield Label("", id="recs-status")
+        yield DataTable(id="recs", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="detail-pane"):
+            yield Static("", id="detail")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"recommendations for {clean(self.user.label)}"
+        table = self.query_one("#recs", DataTable)
+        for key, (label, width) in COLUMNS.items():
+            justify = "right" if key in {"rank", "episodes", "rating", "score"} else "left"
+            table.add_column(Text(label, justify=justify), key=key, width=width)  # type: ignore[arg-type]
+        info = getattr(self.model, "info", None) or {}
+        if info.get("stale") and not self.animerec.stale_warned:
+            self.animerec.stale_warned = True  # once per session: the status line keeps saying it
+            self.notify(
+                "The model is older than the cache: press F3 to retrain with recent data.",
+                severity="warning",
+            )
+        self.compute()
+
+    def use_model(self, model: Any) -> None:
+        """A model was just trained (F3): recommend with it."""
+        self.model = model
+        self.compute()
+
+    # -- data --------------------------------------------------------------------------------
+
+    @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
+    def compute(self) -> tuple[list[Any], set[str]]:
+        from animerec_tui.core.recommend import service
+
+        cache, settings = self.core.cache, self.core.settings
+        if hasattr(self.model, "refresh_stale"):
+            self.model.refresh_stale(cache)  # the cache may have changed since it was loaded
+        recs = service.recommend(
+            cache,
+            settings,
+            self.user.id,
+            n=self.n,
+            subtypes=[self.type_filter] if self.type_filter else None,
+            exclude_planned=self.hide_planned,
+            model=self.model,
+        )
+        library = cache.library(self.user.id)
+        planned = (
+            {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
+        )
+        return list(recs), planned
+
+    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
+        if worker.name == "recommend" and state == WorkerState.SUCCESS:
+            self.recs, self.planned = worker.result  # type: ignore[misc]
+            self.by_id = {str(r.anime_id): r for r in self.recs}
+            self._render_rows()
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def visible(self) -> list[Any]:
+        rows = list(self.recs)
+        if self.sort_column != "rank" or self.sort_reverse:
+            rows.sort(key=lambda r: _sort_value(r, self.sort_column), reverse=self.sort_reverse)
+        return rows
+
+    def _render_rows(self) -> None:
+        table = self.query_one("#recs", DataTable)
+        keep = self.highlighted_id()
+        rows = self.visible()
+        with self.app.batch_update():
+            table.clear()
+            for rec in rows:
+                anime = rec.anime
+                title = inert(rec.title)
+                if rec.anime_id in self.planned:
+                    title.append("  planned", style="italic dim")
+                table.add_row(
+                    number(rec.rank),
+                    title,
+                    inert(anime.subtype if anime and anime.subtype else "–"),
+                    number(anime.episode_count if anime else None),
+                    number(anime.average_rating if anime else None, "{:.1f}"),
+                    number(float(rec.score), "{:.3f}"),
+                    inert("; ".join(rec.because), "dim"),
+                    key=str(rec.anime_id),
+                )
+        if rows:
+            ids = [str(r.anime_id) for r in rows]
+            row = ids.index(keep) if keep in ids else 0
+            table.move_cursor(row=row, animate=False)
+        self._update_status(len(rows))
+        self._show_detail(self.highlighted_id())
+        table.focus()
+
+    def _update_status(self, shown: int) -> None:
+        arrow = "↓" if self.sort_reverse else "↑"
+        parts = [
+            f"{shown} of top {self.n}",
+            f"type: {self.type_filter or 'all'}",
+            f"sort: {COLUMNS[self.sort_column][0]} {arrow}",
+            "planned hidden" if self.hide_planned else "planned shown",
+        ]
+        info = getattr(self.model, "info", None) or {}
+        if info.get("stale"):
+            parts.append("model is stale (F3 retrains)")
+        if self.animerec.offline:
+            parts.append("offline")
+        self.query_one("#recs-status", Label).update(" · ".join(parts))
+
+    def highlighted_id(self) -> str | None:
+        table = self.query_one("#recs", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value)
+
+    @on(DataTable.RowHighlighted, "#recs")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(str(event.row_key.value) if event.row_key else None)
+
+    def _show_detail(self, anime_id: str | None) -> None:
+        detail = self.query_one("#detail", Static)
+        rec = self.by_id.get(anime_id) if anime_id else None
+        if rec is None:
+            detail.update(Text("No recommendations yet." if not self.recs else ""))
+            return
+        anime = rec.anime
+        facts: list[str] = []
+        if anime is not None:
+            if anime.subtype:
+                facts.append(anime.subtype)
+            if anime.episode_count:
+                facts.append(f"{anime.episode_count} episodes")
+            if anime.average_rating is not None:
+                facts.append(f"Kitsu average {anime.average_rating:.1f}")
+            if anime.start_date:
+                facts.append(f"started {anime.start_date}")
+            if anime.popularity_rank:
+                facts.append(f"popularity #{anime.popularity_rank}")
+        out = join_inert(
+            [(f"#{rec.rank} ", "bold"), (rec.title, "bold"), (f"   score {rec.score:.3f}", "dim")]
+        )
+        if facts:
+            out.append("\n" + " · ".join(facts), style="dim")
+        if anime is not None and anime.genres:
+            out.append("\n" + clean(", ".join(anime.genres)), style="italic")
+        out.append("\n\nBecause you watched: ", style="bold")
+        out.append(clean("; ".join(rec.because)) or "your library as a whole")
+        synopsis = anime.synopsis if anime is not None else None
+        out.append("\n\n")
+        out.append(clean(synopsis, multiline=True) if synopsis else "No synopsis in the cache.")
+        detail.update(out)
+
+    @on(DataTable.HeaderSelected, "#recs")
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column = column
+            self.sort_reverse = column in DESCENDING_FIRST
+        self._render_rows()
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_cycle_sort(self) -> None:
+        keys = list(COLUMNS)
+        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self.sort_reverse = self.sort_column in DESCENDING_FIRST
+        self._render_rows()
+
+    def action_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._render_rows()
+
+    def action_cycle_type(self) -> None:
+        self.type_filter = TYPES[(TYPES.index(self.type_filter) + 1) % len(TYPES)]
+        self.notify(f"Type: {self.type_filter or 'all'}", timeout=1.5)
+        self.compute()
+
+    def action_toggle_planned(self) -> None:
+        self.hide_planned = not self.hide_planned
+        self.notify("Planned titles " + ("hidden" if self.hide_planned else "shown"), timeout=1.5)
+        self.compute()
+
+    def action_more(self) -> None:
+        self.n += PAGE
+        self.compute()
+
+    def action_refresh(self) -> None:
+        self.animerec.refresh_user(self.user, then=self.compute)

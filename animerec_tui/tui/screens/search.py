@@ -1,0 +1,181 @@
+"""The first screen: find a user by name, slug or id, then open their recommendations.
+
+Offline-first: cached and sample matches are shown at once from SQLite, then Kitsu's matches
+are merged in when the async search worker returns (or the offline banner goes up).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label
+from textual.worker import Worker, WorkerState
+
+from animerec_tui.core.records import User
+from animerec_tui.tui.screens.base import WorkerAware
+from animerec_tui.tui.text import inert, number
+from animerec_tui.tui.widgets.banner import OfflineBanner
+
+HINT = "Type a Kitsu name, slug or id (or 'sample') and press Enter."
+
+
+class SearchInput(Input):
+    """The query field; its Enter is listed in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Search", id="search-submit")
+    ]
+
+
+class ResultsTable(DataTable[Any]):
+    """The results; Enter on a row opens that user (listed in the footer)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", id="results-open")
+    ]
+
+
+class SearchScreen(WorkerAware, Screen[None]):
+    """Search field on top, merged Kitsu + cache results below."""
+
+    AUTO_FOCUS = "#query"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_search", "Edit query", id="focus-search", tooltip="Edit the query"),
+        Binding("escape", "focus_search", "Search", show=False),
+        Binding(
+            "ctrl+o",
+            "open_selected",
+            "Open user",
+            show=False,
+            id="open-user",
+            tooltip="Fetch, train if needed and show recommendations for the highlighted user",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="search")
+        self.users: dict[str, User] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield OfflineBanner()
+        with Vertical(id="search-box"):
+            yield SearchInput(placeholder="user name, slug or id", id="query")
+            yield Label(HINT, id="search-status")
+        yield ResultsTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#results", DataTable)
+        table.add_column("User", key="user", width=32)
+        table.add_column("Id", key="id", width=16)
+        table.add_column("Slug", key="slug", width=22)
+        table.add_column("Where", key="where", width=14)
+        table.add_column("Entries", key="entries", width=8)
+        self.sub_title = "search"
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    def action_open_selected(self) -> None:
+        user = self.highlighted_user()
+        if user is None:
+            self.notify("Search for a user first, then pick one.", severity="warning")
+            return
+        self.animerec.open_user(user)
+
+    def highlighted_user(self) -> User | None:
+        table = self.query_one("#results", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return self.users.get(str(key.value))
+
+    # -- searching ---------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#query")
+    def submitted(self, event: Input.Submitted) -> None:
+        query = event.value.strip()
+        if not query:
+            self.notify("Type a name, slug or id first.", severity="warning")
+            return
+        self._show_cached(query)
+        self.search(query)
+
+    def _show_cached(self, query: str) -> None:
+        """Cached matches first, instantly: they need neither the network nor a worker."""
+        cache = self.core.cache
+        cached_ids = cache.cached_user_ids()
+        rows = [
+            (u, u.id in cached_ids, u.is_sample, "cache")
+            for u in cache.search_users(query)
+            if u.id in cached_ids or u.is_sample
+        ]
+        self._fill(rows)
+        status = "searching Kitsu…" if not self.core.offline else "offline: cached users only"
+        self.query_one("#search-status", Label).update(
+            inert(f"{len(rows)} cached match(es) for {query!r}; {status}")
+        )
+
+    @work(group="search", exclusive=True, exit_on_error=False, name="search")
+    async def search(self, query: str) -> None:
+        table = self.query_one("#results", DataTable)
+        result = await self.core.search(query)
+        if result.offline:
+            self.animerec.go_offline(result.note)
+        cached_ids = self.core.cache.cached_user_ids()
+        self._fill([(h.user, h.user.id in cached_ids, h.sample, h.source) for h in result.hits])
+        where = "cache and Kitsu" if not result.offline else "cache (offline)"
+        status = f"{len(result.hits)} user(s) match {query!r} in the {where}."
+        if not result.hits:
+            status += " Try another spelling, an id, or 'sample'."
+        self.query_one("#search-status", Label).update(inert(status))
+        if result.hits:
+            table.focus()
+
+    def _fill(self, rows: list[tuple[User, bool, bool, str]]) -> None:
+        table = self.query_one("#results", DataTable)
+        self.users = {}
+        with self.app.batch_update():
+            table.clear()
+            for user, cached, sample, source in rows:
+                if user.id in self.users:
+                    continue
+                self.users[user.id] = user
+                state = self.core.cache.sync_state(user.id) if cached else None
+                if sample:
+                    where = Text("sample", style="magenta")
+                elif cached:
+                    where = Text("cached", style="green")
+                else:
+                    where = Text("kitsu", style="cyan")
+                if "kitsu" in source and cached and not sample:
+                    where = Text("kitsu+cached", style="green")
+                table.add_row(
+                    inert(user.name or user.slug or user.id, "bold" if cached else ""),
+                    inert(user.id),
+                    inert(user.slug or ""),
+                    where,
+                    number(state.entry_count if state else None),
+                    key=user.id,
+                )
+        if table.row_count:
+            table.move_cursor(row=0)
+
+    @on(DataTable.RowSelected, "#results")
+    def selected(self, event: DataTable.RowSelected) -> None:
+        user = self.users.get(str(event.row_key.value))
+        if user is not None:
+            self.animerec.open_user(user)
+
+    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
+        if worker.name == "search" and state == WorkerState.ERROR:
+            self.query_one("#search-status", Label).update("Search failed; see the notification.")
