@@ -249,24 +249,30 @@ def cmd_stats(core: Core, args: argparse.Namespace) -> int:
             [(s, n, f"{100 * n / total:.1f}%") for s, n in data["status_counts"].items()],
         )
     )
-    for key, title in (
-        ("library_sizes", "Library sizes"),
-        ("activity_segments", "Activity segments"),
-    ):
-        section = data.get(key)
-        if isinstance(section, dict) and section:
-            out.print(table(title, ["", ("Value", "right")], list(_flat(section))))
+    sizes = data.get("library_sizes") or {}
+    histogram = data.get("library_size_histogram") or {}
+    out.print(
+        table(
+            "Library sizes (entries per user)",
+            ["", ("Entries", "right")],
+            [(k, f"{v:g}") for k, v in sizes.items()],
+        )
+    )
+    out.print(
+        table("Library size histogram", ["Entries", ("Users", "right")], list(histogram.items()))
+    )
+    segments = data.get("activity_segments") or {}
+    if segments:
+        fields = list(next(iter(segments.values())))
+        out.print(
+            table(
+                "Activity segments",
+                ["Segment", *[(f.replace("_", " "), "right") for f in fields]],
+                [(name, *(f"{seg[f]:g}" for f in fields)) for name, seg in segments.items()],
+            )
+        )
+        out.print(inert(f"activity score = {data.get('activity_formula', '')}"), style="dim")
     return 0
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> Any:
-    for k, v in d.items():
-        if isinstance(v, dict):
-            yield from _flat(v, f"{prefix}{k} ")
-        elif isinstance(v, list):
-            yield (f"{prefix}{k}", ", ".join(str(x) for x in v))
-        else:
-            yield (f"{prefix}{k}", f"{v:.3g}" if isinstance(v, float) else v)
 
 
 COMMANDS: dict[str, Callable[[Core, argparse.Namespace], int]] = {

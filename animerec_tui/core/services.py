@@ -165,7 +165,10 @@ class Core:
                 self.went_offline = offline = True
                 note = str(exc)
         if query:
+            wants_samples = query.lower().startswith(("sample", SAMPLE_PREFIX))
             for user in self.cache.search_users(query):
+                if user.is_sample and not wants_samples:
+                    continue  # "sam" should not list every "sample-..." user
                 if user.id in hits:
                     hits[user.id].source = "kitsu+cache"
                     continue

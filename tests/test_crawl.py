@@ -1,0 +1,324 @@
+"""The crawler against the fake Kitsu server, through real sockets.
+
+Exact targets, resumption after a cancel / an exception / SIGKILL without re-fetching
+finished users, and politeness (in-flight and rate caps) measured on the server side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.errors import BadInput
+from animerec_tui.core.population.crawl import (
+    STATE_KEY,
+    CrawlProgress,
+    anime_order,
+    crawl,
+    crawl_client,
+)
+from animerec_tui.core.records import Anime, Library, LibraryEntry, User
+from animerec_tui.core.settings import CrawlSettings, NetworkSettings, Settings
+from animerec_tui.fakekitsu import Dataset, FakeKitsu
+
+FAST_NET = NetworkSettings(max_attempts=4, backoff_base=0.01, backoff_max=0.05, timeout=10.0)
+SEED_USER = "1001"
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    ds = Dataset(seed=0)
+    ds.add_anime(n=600)
+    ds.add_user(id=SEED_USER, name="alice", slug="alice", entries=120, favorites=10)
+    ds.add_population(n_users=400, first_id=5000, min_entries=1, max_entries=80)
+    return ds
+
+
+@pytest.fixture
+def server(dataset: Dataset) -> Iterator[FakeKitsu]:
+    with FakeKitsu(dataset, latency=0.0) as srv:
+        yield srv
+
+
+def _settings(tmp_path: Path, url: str, **crawl: Any) -> Settings:
+    values = {"concurrency": 3, "requests_per_second": 0.0, "min_entries": 5, **crawl}
+    return Settings(
+        cache_dir=tmp_path / "cache",
+        api_url=url,
+        network=FAST_NET,
+        crawl=replace(CrawlSettings(), **values),
+    )
+
+
+# -- reading the server's log ------------------------------------------------------------------
+
+
+def _record(item: Any) -> tuple[float | None, str, dict[str, str]]:
+    """(time, path, query) of one logged request, whatever shape the server logs it in."""
+    if isinstance(item, dict):
+        when = item.get("time", item.get("t", item.get("started")))
+        url = str(item.get("url") or item.get("path") or "")
+        query = item.get("params") or item.get("query") or {}
+    else:
+        when = getattr(item, "time", getattr(item, "t", getattr(item, "started", None)))
+        url = str(getattr(item, "url", None) or getattr(item, "path", ""))
+        query = getattr(item, "params", None) or getattr(item, "query", None) or {}
+    parts = urlsplit(url)
+    params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if isinstance(query, dict):
+        params.update({str(k): str(v) for k, v in query.items()})
+    elif isinstance(query, str):
+        params.update({k: v[-1] for k, v in parse_qs(query).items()})
+    path = parts.path.rstrip("/")
+    path = path.split("/api/edge")[-1] if "/api/edge" in path else path
+    return (float(when) if when is not None else None), path, params
+
+
+def _log(server: FakeKitsu) -> list[tuple[float | None, str, dict[str, str]]]:
+    return [_record(item) for item in list(server.log)]
+
+
+def _library_requests(server: FakeKitsu, start: int = 0) -> list[str]:
+    """User ids whose library (first page) was requested, in order, from log index start."""
+    return [
+        q["filter[userId]"]
+        for _, path, q in _log(server)[start:]
+        if path.endswith("library-entries")
+        and "filter[userId]" in q
+        and q.get("page[offset]", "0") == "0"
+        and q.get("page[limit]") != "1"
+    ]
+
+
+def _crawled(cache: Cache) -> set[str]:
+    return {
+        r[0]
+        for r in cache.query(
+            "SELECT u.id FROM users u JOIN sync_state s USING (uid) WHERE s.source = 'kitsu'"
+        )
+    } - {SEED_USER}
+
+
+async def _run(settings: Settings, cache: Cache, **kwargs: Any) -> Any:
+    async with crawl_client(settings) as client:
+        return await crawl(cache, client, settings, **kwargs)
+
+
+# -- tests --------------------------------------------------------------------------------------
+
+
+async def test_around_caches_exactly_max_users(tmp_path: Path, server: FakeKitsu) -> None:
+    settings = _settings(tmp_path, server.url)
+    events: list[CrawlProgress] = []
+    with Cache(settings.db_path) as cache:
+        summary = await _run(
+            settings, cache, around=SEED_USER, max_users=50, seed=1, progress=events.append
+        )
+        users = _crawled(cache)
+        assert summary.new_users == 50 and summary.finished and not summary.cancelled
+        assert len(users) == 50 and set(summary.user_ids) == users
+        assert SEED_USER not in users
+        for uid in users:
+            state = cache.sync_state(uid)
+            assert state is not None and state.entry_count >= 5
+        state = cache.get_state(STATE_KEY)
+        assert state["finished"] is True and len(state["done"]) == 50
+    assert events[-1].users_done == 50 and events[-1].users_target == 50
+    assert all(0 <= e.users_done <= 50 for e in events)
+    assert summary.requests == events[-1].requests or summary.requests >= events[-1].requests
+    libraries = _library_requests(server)
+    assert len(libraries) == 1 + 50 + summary.skipped  # the seed user, then each candidate
+    assert len(libraries) == len(set(libraries))  # nobody fetched twice
+    json.dumps(summary.to_json())
+    assert "50 of 50" in summary.summary()
+
+
+async def test_cancel_then_resume_keeps_users_and_skips_refetch(
+    tmp_path: Path, server: FakeKitsu
+) -> None:
+    settings = _settings(tmp_path, server.url)
+    cancel = threading.Event()
+
+    def stop_at_15(p: CrawlProgress) -> None:
+        if p.users_done >= 15:
+            cancel.set()
+
+    with Cache(settings.db_path) as cache:
+        first = await _run(
+            settings, cache, around=SEED_USER, max_users=40, progress=stop_at_15, cancel=cancel
+        )
+        assert first.cancelled and not first.finished
+        before = _crawled(cache)
+        assert 15 <= len(before) < 40 and set(first.user_ids) == before
+        mark = len(server.log)
+        second = await _run(settings, cache, around=SEED_USER, max_users=40)
+        after = _crawled(cache)
+        assert second.resumed and second.finished and second.new_users == 40
+        assert before <= after and len(after) == 40
+        assert not set(_library_requests(server, mark)) & before
+
+
+async def test_exception_after_n_users_resumes(tmp_path: Path, server: FakeKitsu) -> None:
+    settings = _settings(tmp_path, server.url, concurrency=4)
+
+    class Boom(Exception):
+        pass
+
+    def explode(p: CrawlProgress) -> None:
+        if p.users_done >= 12:
+            raise Boom
+
+    with Cache(settings.db_path) as cache:
+        with pytest.raises(Boom):
+            await _run(settings, cache, around=SEED_USER, max_users=30, progress=explode)
+        before = _crawled(cache)
+        assert len(before) >= 12
+        mark = len(server.log)
+        second = await _run(settings, cache, around=SEED_USER, max_users=30)
+        assert second.resumed and second.new_users == 30
+        after = _crawled(cache)
+        assert before <= after and len(after) == 30
+        assert not set(_library_requests(server, mark)) & before
+        # A finished crawl is not resumed: the next one starts afresh.
+        third = await _run(settings, cache, around=SEED_USER, max_users=5)
+        assert not third.resumed and third.new_users == 5 and len(_crawled(cache)) == 35
+
+
+async def test_politeness_in_flight_and_rate(tmp_path: Path, server: FakeKitsu) -> None:
+    server.latency = 0.02
+    settings = _settings(tmp_path, server.url, concurrency=2, requests_per_second=25.0)
+    with Cache(settings.db_path) as cache:
+        summary = await _run(settings, cache, around=SEED_USER, max_users=12)
+    assert summary.new_users == 12
+    assert server.max_in_flight <= 2
+    times = sorted(t for t, _, _ in _log(server) if t is not None)
+    if len(times) < 2:
+        pytest.skip("the fake server does not timestamp its log")
+    # Over the whole crawl and in every 1-second window: no more than the cap (+1 for edges).
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate <= 25.0 * 1.05
+    for i, start in enumerate(times):
+        in_window = sum(1 for t in times[i:] if t < start + 1.0)
+        assert in_window <= 25 + 1
+
+
+async def test_random_mode_skips_missing_and_small(tmp_path: Path) -> None:
+    ds = Dataset(seed=4)
+    ds.add_anime(n=200)
+    ds.add_population(n_users=120, first_id=1, min_entries=0, max_entries=30)
+    with FakeKitsu(ds, latency=0.0) as server:
+        settings = _settings(tmp_path, server.url)
+        with Cache(settings.db_path) as cache:
+            summary = await _run(settings, cache, random=True, max_users=10, seed=3)
+            users = _crawled(cache)
+            assert summary.new_users == 10 == len(users)
+            assert summary.skipped > 0  # missing ids and small libraries were met and skipped
+            assert all(cache.sync_state(u).entry_count >= 5 for u in users)  # type: ignore[union-attr]
+            assert all(1 <= int(u) <= 200 for u in users)
+
+
+async def test_around_small_neighbourhood_is_exhausted(tmp_path: Path) -> None:
+    ds = Dataset(seed=5)
+    ds.add_anime(n=50)
+    ds.add_user(id="42", name="solo", slug="solo", entries=5, favorites=0)
+    ds.add_population(n_users=6, first_id=100, min_entries=5, max_entries=20)
+    with FakeKitsu(ds, latency=0.0) as server:
+        settings = _settings(tmp_path, server.url)
+        with Cache(settings.db_path) as cache:
+            summary = await _run(settings, cache, around="solo", max_users=50)
+            assert summary.exhausted and summary.new_users <= 6
+
+
+async def test_bad_arguments(tmp_path: Path, server: FakeKitsu) -> None:
+    settings = _settings(tmp_path, server.url)
+    with Cache(settings.db_path) as cache:
+        for kwargs in ({}, {"around": SEED_USER, "random": True}, {"random": True, "max_users": 0}):
+            with pytest.raises(BadInput):
+                await _run(settings, cache, **kwargs)
+
+
+def test_anime_order_prefers_completed_rated_and_less_popular() -> None:
+    import random
+
+    entries = [
+        LibraryEntry("u", "1", "completed", rating_twenty=20),
+        LibraryEntry("u", "2", "planned"),
+        LibraryEntry("u", "3", "completed", rating_twenty=20),
+    ]
+    anime = {
+        "1": Anime(id="1", user_count=100),
+        "2": Anime(id="2", user_count=100),
+        "3": Anime(id="3", user_count=1_000_000),
+    }
+    library = Library(User(id="u"), entries, [], anime)
+    firsts = [anime_order(library, random.Random(i))[0] for i in range(400)]
+    assert firsts.count("1") > firsts.count("2") > 0
+    assert firsts.count("1") > firsts.count("3")
+
+
+DRIVER = """
+import asyncio, sys
+from dataclasses import replace
+from pathlib import Path
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.population.crawl import crawl, crawl_client
+from animerec_tui.core.settings import CrawlSettings, NetworkSettings, Settings
+
+url, cache_dir, target = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+settings = Settings(
+    cache_dir=cache_dir, api_url=url,
+    network=NetworkSettings(max_attempts=4, backoff_base=0.01, backoff_max=0.05),
+    crawl=replace(CrawlSettings(), concurrency=3, requests_per_second=40.0, min_entries=5),
+)
+
+def progress(p):
+    print(p.users_done, flush=True)
+
+async def main():
+    with Cache(settings.db_path) as cache:
+        async with crawl_client(settings) as client:
+            s = await crawl(cache, client, settings, around="1001", max_users=target,
+                            progress=progress)
+    print("DONE", s.new_users, s.resumed, flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_sigkill_half_way_then_resume(tmp_path: Path, server: FakeKitsu) -> None:
+    cache_dir = tmp_path / "cache"
+    cmd = [sys.executable, "-c", DRIVER, server.url, str(cache_dir), "30"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in proc.stdout:
+        if (line.strip().isdigit() and int(line) >= 12) or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    with Cache(cache_dir / "animerec.sqlite3") as cache:
+        before = _crawled(cache)
+        assert 12 <= len(before) < 30, "the kill came too late to test anything"
+    mark = len(server.log)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "DONE 30 True"
+    with Cache(cache_dir / "animerec.sqlite3") as cache:
+        after = _crawled(cache)
+    assert before <= after and len(after) == 30
+    refetched = set(_library_requests(server, mark)) & before
+    assert not refetched

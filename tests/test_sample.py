@@ -1,0 +1,113 @@
+"""The bundled sample: seeds a fresh cache quickly, once, with ids that cannot be Kitsu's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.population.sample import load_sample, seed, seed_if_empty
+from animerec_tui.core.records import Library, LibraryEntry, User
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Cache:
+    with Cache(tmp_path / "c" / "animerec.sqlite3") as c:
+        yield c
+
+
+def test_seed_new_cache_is_fast_and_idempotent(cache: Cache) -> None:
+    before = cache.fingerprint()
+    load_sample.cache_clear()  # time the whole thing: decompress, decode, insert
+    # CPU time, not wall time: the budget is for the work, not for a loaded CI machine.
+    started, wall = time.process_time(), time.perf_counter()
+    assert seed_if_empty(cache) is True
+    elapsed, wall = time.process_time() - started, time.perf_counter() - wall
+    assert elapsed < 2.0, f"seeding took {elapsed:.2f}s of CPU"
+    assert wall < 10.0, f"seeding took {wall:.2f}s"
+    after = cache.fingerprint()
+    assert after != before
+    counts = load_sample()["manifest"]["counts"]
+    n_users = cache.query("SELECT COUNT(*) FROM users")[0][0]
+    n_entries = cache.query("SELECT COUNT(*) FROM entries")[0][0]
+    assert (n_users, n_entries) == (counts["users"], counts["entries"])
+    assert seed_if_empty(cache) is False
+    assert seed(cache) is False  # already there: no duplicate, no error
+    assert cache.fingerprint() == after
+    assert cache.query("SELECT COUNT(*) FROM entries")[0][0] == n_entries
+
+
+def test_sample_users_are_prefixed_flagged_and_searchable(cache: Cache) -> None:
+    seed(cache)
+    rows = cache.query("SELECT id, name, slug, sample FROM users")
+    assert rows and all(r["id"].startswith("sample:") for r in rows)
+    assert all(r["name"] == "sample-" + r["id"].removeprefix("sample:") for r in rows)
+    assert all(r["slug"] is None and r["sample"] == 1 for r in rows)
+    states = cache.query("SELECT DISTINCT source FROM sync_state")
+    assert [r[0] for r in states] == ["sample"]
+    found = cache.search_users("72563")
+    assert [u.id for u in found] == ["sample:72563"]
+    assert found[0].is_sample and found[0].label == "sample-72563 (sample)"
+    assert cache.users_named("sample-72562")[0].id == "sample:72562"
+
+
+def test_sample_library_reads_back(cache: Cache) -> None:
+    seed(cache)
+    lib = cache.library("sample:72563")
+    assert lib is not None
+    assert len(lib.entries) == cache.sync_state("sample:72563").entry_count  # type: ignore[union-attr]
+    assert set(lib.status_counts) == {"completed"}  # the shipped sample is the CC0 ratings only
+    rated = [e for e in lib.entries if e.rating_twenty is not None]
+    assert rated and all(2 <= e.rating_twenty <= 20 and e.rating_twenty % 2 == 0 for e in rated)  # type: ignore[operator]
+    assert all(e.updated_at is None or e.updated_at.endswith("Z") for e in lib.entries)
+    titled = [lib.anime[e.anime_id] for e in lib.entries if lib.anime[e.anime_id].title]
+    assert titled and all("&#" not in a.title for a in titled)  # type: ignore[operator]
+    assert any(a.genres for a in titled) and any(a.subtype == "TV" for a in titled)
+    # A rating-list user: completed entries whose progress is the episode count.
+    lib2 = cache.library("sample:72562")
+    assert lib2 is not None and set(lib2.status_counts) == {"completed"}
+    assert (
+        cache.interaction_arrays()["uid"].size == cache.query("SELECT COUNT(*) FROM entries")[0][0]
+    )
+
+
+def test_seed_does_not_clobber_kitsu_data(cache: Cache) -> None:
+    user = User(id="1", name="kitsu-person", slug="kp")
+    entry = LibraryEntry("1", "1", "completed", progress=26)
+    cache.save_library(Library(user, [entry], [], {}), synced_at="t")
+    assert seed_if_empty(cache) is False  # someone's own cache is never topped up silently
+    assert seed(cache) is True
+    assert cache.library("1").entries == [entry]  # type: ignore[union-attr]
+    assert cache.query("SELECT COUNT(*) FROM users WHERE sample = 0")[0][0] == 1
+
+
+def test_manifest_records_source_licence_and_drops() -> None:
+    manifest = load_sample()["manifest"]
+    assert manifest["dropped"]["unmapped_total"] > 0
+    assert "CC0" in json.dumps(manifest["source_files"])
+    assert (REPO / "animerec_tui" / "data" / "SAMPLE.md").is_file()
+
+
+def test_build_script_is_rerunnable(tmp_path: Path) -> None:
+    source = REPO.parent / "shared" / "data" / "sample"
+    if not (source / "mal_ratings.csv").is_file():
+        pytest.skip("shared sample sources not present")
+    out = tmp_path / "data"
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "build_sample.py"),
+        str(source),
+        "--out",
+        str(out),
+    ]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    built = json.loads(__import__("gzip").decompress((out / "sample.json.gz").read_bytes()))
+    assert built["manifest"]["counts"] == load_sample()["manifest"]["counts"]
+    assert built["users"] == load_sample()["users"]
