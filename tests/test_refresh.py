@@ -1,0 +1,59 @@
+"""``fetch --refresh``: only what changed since the last sync, full fetch when entries vanish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from animerec_tui.core.services import Core
+from animerec_tui.core.settings import NetworkSettings, Settings
+from animerec_tui.fakekitsu import Dataset, FakeKitsu
+
+FAST = NetworkSettings(backoff_base=0.01, backoff_max=0.02, max_attempts=3, timeout=5.0)
+
+
+def _core(tmp_path: Path, url: str) -> Core:
+    return Core.open(Settings(cache_dir=tmp_path, api_url=url, network=FAST), seed=False)
+
+
+def _statuses(core: Core, user_id: str) -> dict[str, str]:
+    library = core.cache.library(user_id)
+    assert library is not None
+    return {e.anime_id: e.status for e in library.entries}
+
+
+async def test_refresh_is_incremental_then_full_when_entries_are_removed(
+    tmp_path: Path, dataset: Dataset, kitsu: FakeKitsu
+) -> None:
+    core = _core(tmp_path, kitsu.url)
+    first = await core.fetch("alice")
+    assert first.mode == "full" and first.entries == 120
+
+    with dataset.lock:
+        touched = dataset.touch_entries("1001", 3)
+        for entry in touched:
+            entry["status"] = "dropped" if entry["status"] != "dropped" else "completed"
+    expected = {e["animeId"]: e["status"] for e in touched}
+    kitsu.reset_stats()
+    refreshed = await core.fetch("alice", refresh=True)
+    assert refreshed.mode == "incremental"
+    assert refreshed.entries == 120
+    statuses = _statuses(core, "1001")
+    assert {a: statuses[a] for a in expected} == expected
+    entry_requests = [p for _, p, _ in kitsu.log if "filter%5Bsince%5D" in p or "filter[since]" in p]
+    assert entry_requests, kitsu.log  # the change set was asked for with filter[since]
+
+    gone = dataset.remove_entries("1001", 2)
+    again = await core.fetch("alice", refresh=True)
+    assert again.mode == "full"  # counts showed removals: only a full fetch can tell which
+    assert again.entries == 118
+    assert not {e["animeId"] for e in gone} & set(_statuses(core, "1001"))
+    core.close()
+
+
+async def test_refresh_of_uncached_user_is_a_full_fetch(
+    tmp_path: Path, dataset: Dataset, kitsu: FakeKitsu
+) -> None:
+    core = _core(tmp_path, kitsu.url)
+    result = await core.fetch("1002", refresh=True)
+    assert result.mode == "full" and result.entries == 15
+    core.close()
