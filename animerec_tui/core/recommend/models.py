@@ -1,0 +1,522 @@
+"""The recommenders behind one small interface: ALS, popularity, item-kNN and EASE.
+
+Every model is fitted on the *strength* matrix (users x anime, see :mod:`.matrix`) and does
+its own preprocessing, so evaluation can hand all of them the same training split. Every model
+scores a batch of users densely (``scores``), which keeps evaluation vectorised and lets the
+recommend path be one matrix-vector product plus a top-N partition.
+
+A model's state is plain numpy arrays (``arrays``) plus JSON-able metadata (``meta``) so
+:mod:`.persist` can save it without pickle.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from animerec_tui.core.errors import Cancelled, ModelError
+from animerec_tui.core.recommend.matrix import Confidence
+from animerec_tui.core.settings import ModelParams
+
+Progress = Callable[..., None]
+"""``progress(done, total, loss_or_None)``; the TUI and CLI draw bars from it."""
+
+EXCLUDED = -np.inf
+"""Score of an item that must never be recommended to this user (already in the library)."""
+UNSCORED = np.float32(-1e30)
+"""Score of an item a model cannot score (outside EASE's item cap): ranked last, still ranked."""
+
+KNN_NEIGHBOURS = ModelParams.knn_neighbours
+EASE_LAMBDA = ModelParams.ease_lambda
+EASE_MAX_ITEMS = ModelParams.ease_max_items
+"""EASE's default item cap: peak memory about 3 x 8 x 6000^2 bytes = 0.86 GB (see EASEModel)."""
+
+
+_blas_controller: Any = None
+
+
+def one_blas_thread() -> Any:
+    """Context manager: BLAS/LAPACK on one thread for small per-user work (recommend).
+
+    A 128 x 128 Cholesky or a 1 x 128 x 15k product gains nothing from threads, and on a busy
+    2-core machine OpenBLAS's threads wait for each other: measured 12 ms per Cholesky (p95
+    recommend 180+ ms) instead of well under 1 ms. The controller is built once (building it
+    scans the loaded libraries); entering the limit is then a few calls into OpenBLAS.
+    """
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
+
+
+class CancelEvent(Protocol):
+    def is_set(self) -> bool: ...
+
+
+class _Stop(Exception):
+    """Raised from implicit's per-iteration callback to abandon a fit."""
+
+
+def _check(cancel: CancelEvent | None, what: str = "Training") -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(what)
+
+
+def _top_contributors(contrib: np.ndarray, cols: np.ndarray, k: int) -> list[list[int]]:
+    """For each column of ``contrib`` (library items x candidates), the library items with the
+    largest positive contribution, best first."""
+    out: list[list[int]] = []
+    for j in range(contrib.shape[1]):
+        c = contrib[:, j]
+        top = np.argsort(-c, kind="stable")[:k]
+        out.append([int(cols[i]) for i in top if c[i] > 0])
+    return out
+
+
+class Model(ABC):
+    """What the service, persistence and evaluation need from a recommender."""
+
+    kind: ClassVar[str]
+    n_users: int = 0
+    n_items: int = 0
+
+    @abstractmethod
+    def fit(
+        self,
+        strength: sp.csr_matrix,
+        progress: Progress | None = None,
+        cancel: CancelEvent | None = None,
+    ) -> None: ...
+
+    @abstractmethod
+    def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        """Dense float32 scores (len(rows) x n_items) for users given by their strength rows.
+
+        ``rows`` are the users' rows in the training matrix when they are in the model; models
+        with per-user state (ALS) use it, otherwise the user is folded in from ``strength_rows``.
+        """
+
+    def because(
+        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
+    ) -> list[list[int]]:
+        """For each recommended item column, up to ``k`` library columns that explain it."""
+        return [[] for _ in items]
+
+    def recommend(
+        self,
+        strength_row: sp.csr_matrix,
+        n: int,
+        exclude: np.ndarray | None = None,
+        row: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``n`` item columns and scores, best first; ``exclude`` is a bool mask or columns."""
+        rows = None if row is None else np.array([row])
+        s = self.scores(strength_row, rows)[0].astype(np.float64)
+        if exclude is not None:
+            s[exclude] = EXCLUDED
+        return top_n(s, n)
+
+    def prepare(self) -> None:  # noqa: B027 - optional hook
+        """Precompute what makes ``scores`` cheap (called after load and after fit)."""
+
+    @abstractmethod
+    def arrays(self) -> dict[str, np.ndarray]: ...
+
+    def meta(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    @abstractmethod
+    def restore(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_users: int, n_items: int
+    ) -> Model:
+        """Rebuild from saved state; raise ModelError when shapes disagree with the id maps."""
+
+
+def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best finite-or-unscored entries, sorted by score descending (ties: lower index).
+
+    Sorting the *scores* (not the ids, the notebook's bug) is what the ordering test pins.
+    """
+    valid = np.flatnonzero(scores > EXCLUDED)
+    if valid.size == 0 or n <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    s = scores[valid]
+    part = np.argpartition(-s, n - 1)[:n] if n < valid.size else np.arange(valid.size)
+    order = part[np.lexsort((valid[part], -s[part]))]
+    return valid[order], s[order]
+
+
+def _require(arrays: dict[str, np.ndarray], name: str, shape: tuple[int | None, ...]) -> np.ndarray:
+    if name not in arrays:
+        raise ModelError(f"The saved model lacks the array {name!r}; it will be retrained.")
+    a = arrays[name]
+    if a.ndim != len(shape) or any(
+        want is not None and got != want for got, want in zip(a.shape, shape, strict=True)
+    ):
+        raise ModelError(
+            f"The saved model's {name} has shape {a.shape}, expected {shape}; "
+            "it does not match its id maps and will be retrained."
+        )
+    return a
+
+
+# -- ALS ----------------------------------------------------------------------------------------
+
+
+class ALSModel(Model):
+    """implicit's CPU ALS on confidence = alpha x (strength or its BM25 weighting)."""
+
+    kind = "als"
+
+    def __init__(self, params: ModelParams | None = None) -> None:
+        self.params = params or ModelParams()
+        self.confidence = Confidence()
+        self._als: Any = None
+        self.user_factors = np.empty((0, self.params.factors), dtype=np.float32)
+        self.item_factors = np.empty((0, self.params.factors), dtype=np.float32)
+
+    def _implicit(self) -> Any:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        p = self.params
+        with warnings.catch_warnings():
+            # implicit warns about BLAS threads at construction; we limit them around fit
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return AlternatingLeastSquares(
+                factors=p.factors,
+                regularization=p.regularization,
+                alpha=p.alpha,
+                iterations=p.iterations,
+                random_state=p.random_state,
+                calculate_training_loss=False,
+            )
+
+    def fit(
+        self,
+        strength: sp.csr_matrix,
+        progress: Progress | None = None,
+        cancel: CancelEvent | None = None,
+    ) -> None:
+        _check(cancel)
+        self.n_users, self.n_items = strength.shape
+        self.confidence = Confidence.fit(strength, self.params)
+        conf = self.confidence.apply(strength)
+        total = self.params.iterations
+
+        def callback(iteration: int, _elapsed: float, loss: float | None) -> None:
+            if cancel is not None and cancel.is_set():
+                raise _Stop
+            if progress is not None:
+                progress(iteration + 1, total, loss)
+
+        with threadpool_limits(1, "blas"):
+            als = self._implicit()
+            try:
+                als.fit(conf, show_progress=False, callback=callback)
+            except _Stop:
+                raise Cancelled("Training") from None
+        self._als = als
+        als.num_threads = 1  # see prepare()
+        self.user_factors = np.ascontiguousarray(als.user_factors, dtype=np.float32)
+        self.item_factors = np.ascontiguousarray(als.item_factors, dtype=np.float32)
+        self.prepare()
+
+    def prepare(self) -> None:
+        if self._als is None:
+            als = self._implicit()
+            als.user_factors = self.user_factors
+            als.item_factors = self.item_factors
+            self._als = als
+        # Fold-in solves for a handful of users: one thread. implicit's default (all cores)
+        # leaves OpenMP threads spinning after each call, which stalls the OpenBLAS threads of
+        # the scoring product on a 2-core machine (measured: p95 24 ms -> see bench/train.py).
+        self._als.num_threads = 1
+        _ = self._als.YtY  # cached Gram matrix: fold-in is then one small solve
+        self._yty = np.asarray(self._als.YtY, dtype=np.float64)
+
+    def fold_in(self, strength_rows: sp.csr_matrix) -> np.ndarray:
+        conf = self.confidence.apply(strength_rows)
+        ids = np.arange(conf.shape[0])
+        factors = self._als.recalculate_user(ids, conf)
+        return np.asarray(factors, dtype=np.float32).reshape(conf.shape[0], -1)
+
+    def user_vectors(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None) -> np.ndarray:
+        if rows is not None:
+            return self.user_factors[rows]
+        return self.fold_in(strength_rows)
+
+    def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        return self.user_vectors(strength_rows, rows) @ self.item_factors.T
+
+    def because(
+        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
+    ) -> list[list[int]]:
+        """implicit's ``explain``, vectorised over all recommended items with one Cholesky.
+
+        Contribution of library item j to item i is ``c_j * y_j^T W_u^-1 y_i`` where
+        ``W_u = YtY + reg I + sum_j (c_j - 1) y_j y_j^T`` (Hu, Koren, Volinsky, section 5).
+        """
+        conf = self.confidence.apply(strength_row)
+        cols = conf.indices
+        if len(items) == 0 or len(cols) == 0:
+            return [[] for _ in items]
+        c = conf.data.astype(np.float64) * self.params.alpha
+        yu = self.item_factors[cols].astype(np.float64)
+        a = self._yty + self.params.regularization * np.eye(self._yty.shape[0])
+        a += (yu * (c - 1.0)[:, None]).T @ yu
+        factor = scipy.linalg.cho_factor(a)
+        w = scipy.linalg.cho_solve(factor, self.item_factors[items].astype(np.float64).T)
+        contrib = (yu @ w) * c[:, None]
+        return _top_contributors(contrib, cols, k)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "user_factors": self.user_factors,
+            "item_factors": self.item_factors,
+            **self.confidence.arrays(),
+        }
+
+    def meta(self) -> dict[str, Any]:
+        return {"confidence": self.confidence.meta()}
+
+    @classmethod
+    def restore(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_users: int, n_items: int
+    ) -> ALSModel:
+        params = ModelParams(**meta["params"])
+        model = cls(params)
+        model.user_factors = _require(arrays, "user_factors", (n_users, params.factors))
+        model.item_factors = _require(arrays, "item_factors", (n_items, params.factors))
+        model.confidence = Confidence.restore(meta["confidence"], arrays)
+        if model.confidence.weighting == "bm25":
+            _require(arrays, "bm25_length_norm", (n_items,))
+        model.n_users, model.n_items = n_users, n_items
+        return model
+
+
+# -- popularity ---------------------------------------------------------------------------------
+
+
+class PopularityModel(Model):
+    """Everyone gets the most-listed anime: the baseline every personal model must beat."""
+
+    kind = "popularity"
+
+    def __init__(self) -> None:
+        self.popularity = np.empty(0, dtype=np.float32)
+
+    def fit(
+        self,
+        strength: sp.csr_matrix,
+        progress: Progress | None = None,
+        cancel: CancelEvent | None = None,
+    ) -> None:
+        _check(cancel)
+        self.n_users, self.n_items = strength.shape
+        counts = np.bincount(strength.indices, minlength=strength.shape[1])
+        self.popularity = counts.astype(np.float32)
+        if progress is not None:
+            progress(1, 1, None)
+
+    def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        return np.broadcast_to(self.popularity, (strength_rows.shape[0], self.n_items)).copy()
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"popularity": self.popularity}
+
+    @classmethod
+    def restore(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_users: int, n_items: int
+    ) -> PopularityModel:
+        model = cls()
+        model.popularity = _require(arrays, "popularity", (n_items,))
+        model.n_users, model.n_items = n_users, n_items
+        return model
+
+
+# -- item-kNN -----------------------------------------------------------------------------------
+
+
+class ItemKNNModel(Model):
+    """implicit's BM25 item-item neighbours; a user's score for i is sum_j r_uj sim(j, i)."""
+
+    kind = "item-knn"
+
+    def __init__(self, k: int = KNN_NEIGHBOURS, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k, self.k1, self.b = k, k1, b
+        self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
+
+    def fit(
+        self,
+        strength: sp.csr_matrix,
+        progress: Progress | None = None,
+        cancel: CancelEvent | None = None,
+    ) -> None:
+        from implicit.nearest_neighbours import BM25Recommender
+
+        _check(cancel)
+        self.n_users, self.n_items = strength.shape
+        knn = BM25Recommender(K=self.k, K1=self.k1, B=self.b)
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # implicit's own bm25 step hands itself a COO matrix
+            knn.fit(strength.astype(np.float32), show_progress=False)
+        self.similarity = sp.csr_matrix(knn.similarity, dtype=np.float32)
+        _check(cancel)
+        if progress is not None:
+            progress(1, 1, None)
+
+    def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        return np.asarray((strength_rows @ self.similarity).toarray(), dtype=np.float32)
+
+    def because(
+        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
+    ) -> list[list[int]]:
+        cols = strength_row.indices
+        if len(items) == 0 or len(cols) == 0:
+            return [[] for _ in items]
+        sim = self.similarity[cols][:, items].toarray()
+        contrib = sim * strength_row.data[:, None]
+        return _top_contributors(contrib, cols, k)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        s = self.similarity
+        return {"sim_data": s.data, "sim_indices": s.indices, "sim_indptr": s.indptr}
+
+    def meta(self) -> dict[str, Any]:
+        return {"k": self.k, "k1": self.k1, "b": self.b}
+
+    @classmethod
+    def restore(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_users: int, n_items: int
+    ) -> ItemKNNModel:
+        model = cls(int(meta["k"]), float(meta["k1"]), float(meta["b"]))
+        indptr = _require(arrays, "sim_indptr", (n_items + 1,))
+        data = _require(arrays, "sim_data", (None,))
+        indices = _require(arrays, "sim_indices", (len(data),))
+        if (
+            indptr[0] != 0
+            or indptr[-1] != len(data)
+            or np.any(np.diff(indptr) < 0)
+            or (len(indices) and (indices.min() < 0 or indices.max() >= n_items))
+        ):
+            raise ModelError("The saved item-kNN similarity is inconsistent; it will be retrained.")
+        model.similarity = sp.csr_matrix((data, indices, indptr), shape=(n_items, n_items))
+        model.n_users, model.n_items = n_users, n_items
+        return model
+
+
+# -- EASE ---------------------------------------------------------------------------------------
+
+
+class EASEModel(Model):
+    """EASE (Steck 2019): closed-form item-item weights B = I - P diag(1/diag(P)), P = (X'X+lI)^-1.
+
+    Memory bound: only the ``max_items`` most popular anime get weights (others score
+    ``UNSCORED``). Fitting holds the dense Gram matrix and its inverse in float64 plus LAPACK
+    workspace, about ``3 x 8 x max_items^2`` bytes at peak (0.86 GB at the default 6000);
+    the stored weights are float32, ``4 x max_items^2`` bytes (144 MB at 6000).
+    """
+
+    kind = "ease"
+
+    def __init__(self, lam: float = EASE_LAMBDA, max_items: int = EASE_MAX_ITEMS) -> None:
+        self.lam, self.max_items = lam, max_items
+        self.items = np.empty(0, dtype=np.int64)
+        self.weights = np.empty((0, 0), dtype=np.float32)
+
+    def fit(
+        self,
+        strength: sp.csr_matrix,
+        progress: Progress | None = None,
+        cancel: CancelEvent | None = None,
+    ) -> None:
+        _check(cancel)
+        self.n_users, self.n_items = strength.shape
+        counts = np.bincount(strength.indices, minlength=self.n_items)
+        keep = np.argsort(-counts, kind="stable")[: self.max_items]
+        self.items = np.sort(keep[counts[keep] > 0]).astype(np.int64)
+        x = strength[:, self.items].astype(np.float64)
+        x.data[:] = 1.0
+        gram = (x.T @ x).toarray()
+        gram[np.diag_indices_from(gram)] += self.lam
+        _check(cancel)
+        p = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        del gram
+        p /= -np.diag(p)
+        p[np.diag_indices_from(p)] = 0.0
+        self.weights = p.astype(np.float32)
+        del p
+        _check(cancel)
+        if progress is not None:
+            progress(1, 1, None)
+
+    def _x(self, strength_rows: sp.csr_matrix) -> sp.csr_matrix:
+        x = strength_rows[:, self.items].astype(np.float32)
+        x.data[:] = 1.0
+        return x
+
+    def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        out = np.full((strength_rows.shape[0], self.n_items), UNSCORED, dtype=np.float32)
+        out[:, self.items] = np.asarray(self._x(strength_rows) @ self.weights)
+        return out
+
+    def because(
+        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
+    ) -> list[list[int]]:
+        pos = np.searchsorted(self.items, items)
+        pos = np.minimum(pos, max(len(self.items) - 1, 0))
+        inside = (len(self.items) > 0) & (self.items[pos] == items)
+        x = self._x(strength_row)
+        lib = x.indices
+        if len(lib) == 0:
+            return [[] for _ in items]
+        contrib = np.where(inside[None, :], self.weights[lib][:, pos], 0.0)
+        return _top_contributors(contrib, self.items[lib], k)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"ease_items": self.items, "ease_weights": self.weights}
+
+    def meta(self) -> dict[str, Any]:
+        return {"lambda": self.lam, "max_items": self.max_items}
+
+    @classmethod
+    def restore(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_users: int, n_items: int
+    ) -> EASEModel:
+        model = cls(float(meta["lambda"]), int(meta["max_items"]))
+        items = _require(arrays, "ease_items", (None,))
+        if len(items) and (items.min() < 0 or items.max() >= n_items):
+            raise ModelError("The saved EASE item list is inconsistent; it will be retrained.")
+        model.items = items.astype(np.int64)
+        model.weights = _require(arrays, "ease_weights", (len(items), len(items)))
+        model.n_users, model.n_items = n_users, n_items
+        return model
+
+
+MODEL_KINDS: dict[str, type[Model]] = {
+    m.kind: m for m in (ALSModel, PopularityModel, ItemKNNModel, EASEModel)
+}
+
+
+def make_model(kind: str, params: ModelParams | None = None) -> Model:
+    """A fresh, unfitted model of ``kind``; ``params`` configures ALS, EASE and item-kNN."""
+    p = params or ModelParams()
+    if kind == "als":
+        return ALSModel(p)
+    if kind == "popularity":
+        return PopularityModel()
+    if kind == "item-knn":
+        return ItemKNNModel(k=p.knn_neighbours)
+    if kind == "ease":
+        return EASEModel(lam=p.ease_lambda, max_items=p.ease_max_items)
+    raise ModelError(f"Unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}.")

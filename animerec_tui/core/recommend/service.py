@@ -1,0 +1,429 @@
+"""What the CLI and the TUI call: train, load (or train), recommend, evaluate, tune.
+
+Loading does the per-model work once (Gram matrix for fold-in, adult/subtype masks over the
+model's anime, id maps), so :func:`recommend` is two small SQL reads, one matrix-vector product
+and a top-N partition: well under the 20 ms budget per user.
+
+A model trained on an older state of the cache is *stale*: it is still used (and flagged) until
+retrained; users whose library may have changed since are folded in from their current library
+instead of using their trained row.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.errors import AnimerecError, ModelError, NotCached
+from animerec_tui.core.recommend.matrix import Interactions, build_interactions, user_library
+from animerec_tui.core.recommend.models import (
+    EXCLUDED,
+    CancelEvent,
+    Model,
+    Progress,
+    _check,
+    make_model,
+    one_blas_thread,
+    top_n,
+)
+from animerec_tui.core.recommend.persist import (
+    ModelMeta,
+    load_model,
+    meta_path,
+    save_model,
+)
+from animerec_tui.core.records import Anime
+from animerec_tui.core.settings import ModelParams, Settings, Weights
+
+DEFAULT_KIND = "als"
+TUNED_STATE_KEY = "tuned_params"
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    rank: int
+    anime_id: str
+    title: str
+    score: float
+    because: list[str]
+    anime: Anime | None
+
+
+@dataclass
+class TrainResult:
+    kind: str
+    params: dict[str, Any]
+    users: int
+    anime: int
+    interactions: int
+    fingerprint: str
+    path: str
+    build_seconds: float
+    fit_seconds: float
+    save_seconds: float
+    seconds: float
+    tuned: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        p = self.params
+        what = (
+            f"factors {p['factors']}, regularization {p['regularization']:g}, "
+            f"alpha {p['alpha']:g}, iterations {p['iterations']}, {p['weighting']} weighting"
+            if self.kind == "als"
+            else self.kind
+        )
+        src = " (tuned defaults)" if self.tuned else ""
+        return (
+            f"Trained {self.kind} on {self.users:,} users x {self.anime:,} anime "
+            f"({self.interactions:,} interactions) in {self.seconds:.1f}s{src}: {what}. "
+            f"Saved to {self.path}."
+        )
+
+
+@dataclass
+class LoadedModel:
+    """A usable model plus everything precomputed for fast recommending.
+
+    Unpacks as ``model, info = load_or_train(...)``.
+    """
+
+    model: Model
+    meta: ModelMeta
+    anime_ids: np.ndarray
+    user_index: dict[str, int]
+    adult: np.ndarray
+    subtype: np.ndarray
+    item_counts: np.ndarray | None
+    stale: bool = False
+    retrained_because: str | None = None
+    _fingerprint_checked: str = field(default="", repr=False)
+
+    @property
+    def weights(self) -> Weights:
+        return self.meta.weights_obj()
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return {
+            "kind": self.meta.kind,
+            "created_at": self.meta.created_at,
+            "fingerprint": self.meta.fingerprint,
+            "stale": self.stale,
+            "users": len(self.meta.user_ids),
+            "anime": len(self.meta.anime_ids),
+            "params": self.meta.params if self.meta.kind == "als" else self.meta.model,
+            "retrained_because": self.retrained_because,
+        }
+
+    def __iter__(self) -> Any:
+        yield self.model
+        yield self.info
+
+    def refresh_stale(self, cache: Cache) -> None:
+        self.stale = cache.fingerprint() != self.meta.fingerprint
+
+
+_memo_lock = threading.Lock()
+_memo: dict[tuple[str, str], tuple[int, LoadedModel]] = {}
+
+
+def _memo_key(settings: Settings, kind: str) -> tuple[str, str]:
+    return (str(Path(settings.model_dir).resolve()), kind)
+
+
+def _anime_masks(cache: Cache, anime_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adult flag and lower-cased subtype per model column, read once at load time."""
+    rows = cache.query("SELECT id, subtype, age_rating, nsfw FROM anime")
+    n = len(anime_ids)
+    adult = np.zeros(n, dtype=bool)
+    subtype = np.full(n, "", dtype=object)
+    if not rows or n == 0:
+        return adult, subtype
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    pos = np.minimum(np.searchsorted(anime_ids, ids), n - 1)
+    hit = anime_ids[pos] == ids
+    for r, p, h in zip(rows, pos, hit, strict=True):
+        if h:
+            adult[p] = bool(r[3]) or r[2] == "R18"
+            subtype[p] = (r[1] or "").lower()
+    return adult, subtype
+
+
+def _loaded(
+    cache: Cache,
+    model: Model,
+    meta: ModelMeta,
+    extra: dict[str, np.ndarray],
+) -> LoadedModel:
+    anime_ids = np.asarray([int(a) for a in meta.anime_ids], dtype=np.int64)
+    if len(anime_ids) > 1 and np.any(np.diff(anime_ids) <= 0):
+        raise ModelError("The saved model's anime ids are not sorted; it will be retrained.")
+    counts = extra.get("item_counts")
+    if counts is not None and counts.shape != (len(anime_ids),):
+        counts = None
+    adult, subtype = _anime_masks(cache, anime_ids)
+    loaded = LoadedModel(
+        model=model,
+        meta=meta,
+        anime_ids=anime_ids,
+        user_index={u: i for i, u in enumerate(meta.user_ids)},
+        adult=adult,
+        subtype=subtype,
+        item_counts=counts,
+    )
+    loaded.refresh_stale(cache)
+    return loaded
+
+
+# -- parameters ---------------------------------------------------------------------------------
+
+
+def tuned_params(cache: Cache) -> ModelParams | None:
+    """The cache's tuned ALS configuration, if ``train --tune`` saved one (ignored if invalid)."""
+    state = cache.get_state(TUNED_STATE_KEY)
+    if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
+        return None
+    known = {f.name for f in fields(ModelParams)}
+    try:
+        return ModelParams(**{k: v for k, v in state["params"].items() if k in known})
+    except TypeError:
+        return None
+
+
+def effective_params(cache: Cache, settings: Settings) -> ModelParams:
+    """Settings-file values that differ from the defaults > tuned params > defaults.
+
+    A value a person wrote into settings.toml wins over tuning; everything they left alone
+    comes from the cache's tuned configuration when there is one.
+    """
+    tuned = tuned_params(cache)
+    if tuned is None:
+        return settings.model
+    defaults = ModelParams()
+    explicit = {
+        f.name: getattr(settings.model, f.name)
+        for f in fields(ModelParams)
+        if getattr(settings.model, f.name) != getattr(defaults, f.name)
+    }
+    return replace(tuned, **explicit)
+
+
+# -- training -----------------------------------------------------------------------------------
+
+
+def _nothing_to_train() -> AnimerecError:
+    return AnimerecError(
+        "Nothing to train on: the cache holds no library entries yet. Fetch some users first."
+    )
+
+
+def train(
+    cache: Cache,
+    settings: Settings,
+    *,
+    model: str = DEFAULT_KIND,
+    params: ModelParams | None = None,
+    progress: Progress | None = None,
+    cancel: CancelEvent | None = None,
+    interactions: Interactions | None = None,
+) -> TrainResult:
+    """Fit ``model`` on the whole cache and save it; Cancelled leaves the previous model."""
+    start = time.perf_counter()
+    was_tuned = params is None and tuned_params(cache) is not None
+    params = params or effective_params(cache, settings)
+    fingerprint = cache.fingerprint()  # before reading: a write during training makes it stale
+    inter = interactions or build_interactions(cache, settings.weights)
+    fingerprint = inter.fingerprint or fingerprint
+    if inter.strength.nnz == 0:
+        raise _nothing_to_train()
+    built = time.perf_counter()
+    m = make_model(model, params)
+    m.fit(inter.strength, progress, cancel)
+    fitted = time.perf_counter()
+    _check(cancel)
+    meta = ModelMeta(
+        kind=m.kind,
+        fingerprint=fingerprint,
+        user_ids=inter.user_ids,
+        anime_ids=[str(a) for a in inter.anime_ids.tolist()],
+        params=asdict(params),
+        weights=asdict(settings.weights),
+        train_seconds=round(fitted - built, 3),
+    )
+    counts = np.bincount(inter.strength.indices, minlength=inter.shape[1]).astype(np.int32)
+    path = save_model(m, meta, settings.model_dir, extra={"item_counts": counts})
+    saved = time.perf_counter()
+    loaded = _loaded(cache, m, meta, {"item_counts": counts})
+    with _memo_lock:
+        _memo[_memo_key(settings, m.kind)] = (path.stat().st_mtime_ns, loaded)
+    return TrainResult(
+        kind=m.kind,
+        params=asdict(params),
+        users=inter.shape[0],
+        anime=inter.shape[1],
+        interactions=int(inter.strength.nnz),
+        fingerprint=fingerprint,
+        path=str(path),
+        build_seconds=round(built - start, 3),
+        fit_seconds=round(fitted - built, 3),
+        save_seconds=round(saved - fitted, 3),
+        seconds=round(saved - start, 3),
+        tuned=was_tuned,
+    )
+
+
+def load(cache: Cache, settings: Settings, kind: str = DEFAULT_KIND) -> LoadedModel:
+    """The saved model, memoised per process while its file is unchanged; ModelError if unusable."""
+    key = _memo_key(settings, kind)
+    path = meta_path(settings.model_dir, kind)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        raise ModelError(f"No saved {kind} model in {settings.model_dir}.") from None
+    with _memo_lock:
+        hit = _memo.get(key)
+    if hit is not None and hit[0] == mtime and hit[1].meta.cache_id == cache.cache_id:
+        hit[1].refresh_stale(cache)
+        return hit[1]
+    model, meta, extra = load_model(settings.model_dir, kind, cache_id=cache.cache_id)
+    if meta.weights_obj() != settings.weights:
+        # weights changed in settings.toml: the model's rows no longer mean the same thing
+        loaded = _loaded(cache, model, meta, extra)
+        loaded.stale = True
+    else:
+        loaded = _loaded(cache, model, meta, extra)
+    with _memo_lock:
+        _memo[key] = (mtime, loaded)
+    return loaded
+
+
+def load_or_train(
+    cache: Cache,
+    settings: Settings,
+    progress: Progress | None = None,
+    cancel: CancelEvent | None = None,
+    *,
+    kind: str = DEFAULT_KIND,
+) -> LoadedModel:
+    """Load the saved model; when there is none or it is unusable, train one (and say why)."""
+    try:
+        return load(cache, settings, kind)
+    except ModelError as exc:
+        reason = str(exc)
+    train(cache, settings, model=kind, progress=progress, cancel=cancel)
+    loaded = load(cache, settings, kind)
+    loaded.retrained_because = reason
+    return loaded
+
+
+# -- recommending -------------------------------------------------------------------------------
+
+
+def recommend(
+    cache: Cache,
+    settings: Settings,
+    user_id: str,
+    n: int = 10,
+    *,
+    subtypes: Sequence[str] | None = None,
+    include_adult: bool = False,
+    exclude_planned: bool = True,
+    model: LoadedModel | None = None,
+) -> list[Recommendation]:
+    """Top-``n`` anime for a cached user, best first, never anything already in their library.
+
+    Users in the model use their trained row; users fetched after training (or every user
+    when the model is stale) are folded in from their cached library without retraining.
+    ``exclude_planned=False`` lets planned titles through (they are in the library otherwise).
+    """
+    loaded = model or load_or_train(cache, settings)
+    if not cache.has_library(user_id):
+        raise NotCached(f"No cached library for user {user_id}; fetch it first.")
+    lib = user_library(cache, user_id, loaded.anime_ids, loaded.weights)
+    excluded_ids = lib.anime_ids
+    if not exclude_planned and lib.planned_ids.size:
+        excluded_ids = np.setdiff1d(excluded_ids, lib.planned_ids, assume_unique=True)
+    mask = np.zeros(len(loaded.anime_ids), dtype=bool)
+    cols = np.searchsorted(loaded.anime_ids, excluded_ids)
+    inside = cols < len(loaded.anime_ids)
+    inside[inside] = loaded.anime_ids[cols[inside]] == excluded_ids[inside]
+    mask[cols[inside]] = True
+    if not include_adult:
+        mask |= loaded.adult
+    if subtypes:
+        wanted = {s.lower() for s in subtypes}
+        mask |= ~np.isin(loaded.subtype, list(wanted))
+
+    row = loaded.user_index.get(user_id)
+    if row is not None and (loaded.stale or row >= loaded.model.n_users):
+        row = None
+    with one_blas_thread():
+        if lib.row.nnz == 0 and row is None and loaded.item_counts is not None:
+            scores = loaded.item_counts.astype(np.float64)  # nothing to go on: most listed first
+        else:
+            rows = None if row is None else np.array([row])
+            scores = loaded.model.scores(lib.row, rows)[0].astype(np.float64)
+        scores[mask] = EXCLUDED
+        items, item_scores = top_n(scores, n)
+        because = loaded.model.because(lib.row, items) if lib.row.nnz else [[] for _ in items]
+    ids = {int(loaded.anime_ids[i]) for i in items}
+    ids |= {int(loaded.anime_ids[j]) for group in because for j in group}
+    anime = cache.get_anime(str(i) for i in ids)
+    out: list[Recommendation] = []
+    for rank, (col, score, why) in enumerate(
+        zip(items.tolist(), item_scores.tolist(), because, strict=True), start=1
+    ):
+        aid = str(int(loaded.anime_ids[col]))
+        record = anime.get(aid)
+        titles = []
+        for j in why:
+            other = anime.get(str(int(loaded.anime_ids[j])))
+            titles.append(other.display_title if other else f"anime {loaded.anime_ids[j]}")
+        out.append(
+            Recommendation(
+                rank=rank,
+                anime_id=aid,
+                title=record.display_title if record else f"anime {aid}",
+                score=float(score),
+                because=titles,
+                anime=record,
+            )
+        )
+    return out
+
+
+# -- evaluation and tuning live in their own modules; re-exported for the faces ------------------
+
+
+def evaluate(
+    cache: Cache,
+    settings: Settings,
+    k: int = 10,
+    progress: Any = None,
+    cancel: CancelEvent | None = None,
+) -> Any:
+    from animerec_tui.core.recommend.evaluate import evaluate as _evaluate
+
+    return _evaluate(cache, settings, k=k, progress=progress, cancel=cancel)
+
+
+def tune(
+    cache: Cache,
+    settings: Settings,
+    progress: Progress | None = None,
+    cancel: CancelEvent | None = None,
+    **kwargs: Any,
+) -> Any:
+    from animerec_tui.core.recommend.tune import tune as _tune
+
+    return _tune(cache, settings, progress=progress, cancel=cancel, **kwargs)
