@@ -63,7 +63,10 @@ def _dataset() -> Dataset:
     ds.add_anime(n=8000)
     for i, size in enumerate(SIZES):
         ds.add_user(
-            id=str(3000 + i), name=f"bench{size}", slug=f"bench{size}", entries=size,
+            id=str(3000 + i),
+            name=f"bench{size}",
+            slug=f"bench{size}",
+            entries=size,
             favorites=FAVORITES,
         )
     return ds
@@ -87,7 +90,9 @@ def _start(latency: float) -> tuple[mp.Process, str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--full", action="store_true", help="run the notebook approach at 5,000 too")
+    parser.add_argument(
+        "--full", action="store_true", help="run the notebook approach at 5,000 too"
+    )
     args = parser.parse_args()
 
     rows = []

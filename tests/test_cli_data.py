@@ -25,7 +25,7 @@ def population() -> Dataset:
     ds.add_user(id="1001", name="alice", slug="alice", entries=120, favorites=5)
     ds.add_user(id="1002", name="sam", slug="sam-a", entries=15, favorites=0)
     ds.add_user(id="1003", name="sam", slug=None, entries=12, favorites=1)
-    user = ds.add_user(id="1004", name=HOSTILE_NAME, slug="hostile", entries=10, favorites=0)
+    ds.add_user(id="1004", name=HOSTILE_NAME, slug="hostile", entries=10, favorites=0)
     ds.give_anime(user_id="1004", anime_id="9999")
     return ds
 
@@ -128,7 +128,9 @@ def test_unreachable_kitsu(tmp_path: Path, server: FakeKitsu) -> None:
     assert refetch.returncode == 0 and json.loads(refetch.stdout)["offline"] is True
 
 
-def test_hostile_strings_print_literally_and_survive_json(tmp_path: Path, server: FakeKitsu) -> None:
+def test_hostile_strings_print_literally_and_survive_json(
+    tmp_path: Path, server: FakeKitsu
+) -> None:
     cache = _cache(tmp_path)
     assert run(cache, server.url, "fetch", "hostile").returncode == 0
     data = json.loads(run(cache, server.url, "library", "1004", "--json").stdout)

@@ -776,7 +776,7 @@ async def test_real_fetch_with_broken_connections_completes(
     clean, _ = await _fetch(server.url, "1001")
     server.faults = fake.Faults(rate=0.3, kinds=(kind,), seed=2, slow_seconds=1.5)
     network = NetworkSettings(max_attempts=8, backoff_base=0.005, backoff_max=0.02, timeout=0.5)
-    faulty, requests = await _fetch(server.url, "1001", network)
+    faulty, _ = await _fetch(server.url, "1001", network)
     assert faulty == clean
     assert server.faults.injected  # the faults really happened
 

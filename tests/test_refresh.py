@@ -39,7 +39,9 @@ async def test_refresh_is_incremental_then_full_when_entries_are_removed(
     assert refreshed.entries == 120
     statuses = _statuses(core, "1001")
     assert {a: statuses[a] for a in expected} == expected
-    entry_requests = [p for _, p, _ in kitsu.log if "filter%5Bsince%5D" in p or "filter[since]" in p]
+    entry_requests = [
+        p for _, p, _ in kitsu.log if "filter%5Bsince%5D" in p or "filter[since]" in p
+    ]
     assert entry_requests, kitsu.log  # the change set was asked for with filter[since]
 
     gone = dataset.remove_entries("1001", 2)

@@ -7,9 +7,9 @@ cache intact; keys stay answered while training runs.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
