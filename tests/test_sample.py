@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -95,19 +96,57 @@ def test_manifest_records_source_licence_and_drops() -> None:
     assert (REPO / "animerec_tui" / "data" / "SAMPLE.md").is_file()
 
 
-def test_build_script_is_rerunnable(tmp_path: Path) -> None:
-    source = REPO.parent / "shared" / "data" / "sample"
-    if not (source / "mal_ratings.csv").is_file():
-        pytest.skip("shared sample sources not present")
-    out = tmp_path / "data"
-    cmd = [
-        sys.executable,
-        str(REPO / "scripts" / "build_sample.py"),
-        str(source),
-        "--out",
-        str(out),
-    ]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
-    built = json.loads(__import__("gzip").decompress((out / "sample.json.gz").read_bytes()))
-    assert built["manifest"]["counts"] == load_sample()["manifest"]["counts"]
-    assert built["users"] == load_sample()["users"]
+def _write_sources(folder: Path) -> None:
+    """A tiny copy of the real sources' shapes (the tests never read ../shared)."""
+    folder.mkdir(parents=True)
+    (folder / "mal_anime.csv").write_text(
+        "anime_id,name,genre,type,episodes,rating,members\n"
+        '1,Cowboy Bebop,"Action, Sci-Fi",TV,26,8.82,486824\n'
+        "5,[bold]Markup[/bold],Drama,Movie,1,8.4,137636\n"
+        "6,Trigun,Action,TV,Unknown,8.32,283069\n"
+        "99,No Kitsu Id,Comedy,OVA,2,6.0,100\n"
+    )
+    (folder / "mal_ratings.csv").write_text(
+        "user_id,mal_anime_id,rating\n1,1,10\n1,5,-1\n1,99,7\n2,1,6\n2,6,8\n"
+    )
+    (folder / "anime_id_map.json").write_text(
+        json.dumps(
+            [
+                {"mal_id": 1, "kitsu_id": 1},
+                {"mal_id": 5, "kitsu_id": 9},
+                {"mal_id": 6, "kitsu_id": 12},
+                {"mal_id": 99},
+            ]
+        )
+    )
+
+
+def test_build_script_maps_sources_and_is_rerunnable(tmp_path: Path) -> None:
+    source = tmp_path / "sources"
+    _write_sources(source)
+    script = str(REPO / "scripts" / "build_sample.py")
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        cmd = [sys.executable, script, str(source), "--out", str(out)]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        outputs.append(json.loads(gzip.decompress((out / "sample.json.gz").read_bytes())))
+        assert (out / "SAMPLE.md").is_file()
+    first, second = outputs
+    assert first["users"] == second["users"] and first["entries"] == second["entries"]
+    manifest = first["manifest"]
+    assert manifest["counts"]["users"] == 2 and manifest["counts"]["entries"] == 4
+    assert manifest["dropped"]["unmapped_total"] == 1  # MAL 99 has no Kitsu id
+    entries = first["entries"]
+    pairs = {
+        (u, a): r
+        for u, a, r in zip(
+            entries["user"], entries["anime_id"], entries["rating_twenty"], strict=True
+        )
+    }
+    assert sorted(pairs.values(), key=lambda r: (r is None, r)) == [12, 16, 20, None]
+    assert set(entries["status"]) == {"completed"}
+    anime = dict(zip(first["anime"]["id"], first["anime"]["title"], strict=True))
+    assert anime[9] == "[bold]Markup[/bold]" and anime[1] == "Cowboy Bebop"
+    episodes = dict(zip(first["anime"]["id"], first["anime"]["episode_count"], strict=True))
+    assert episodes[12] is None and episodes[1] == 26
