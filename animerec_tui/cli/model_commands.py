@@ -79,18 +79,10 @@ def _train(core: Core, params: Any, show: bool, *, tune: bool = False) -> Any:
 
 
 def cmd_train(core: Core, args: argparse.Namespace) -> int:
-    if args.tune:
-        tuned = _train(core, None, not args.json, tune=True)
-        data = tuned.to_json()
-        if args.json:
-            emit_json(data)
-        else:
-            out.print(inert(tuned.summary()))
-        return 0
-    result = _train(core, _model_params(core, args), not args.json)
-    data = result.to_json()
+    params = None if args.tune else _model_params(core, args)
+    result = _train(core, params, not args.json, tune=args.tune)
     if args.json:
-        emit_json(data)
+        emit_json(result.to_json())
     else:
         out.print(inert(result.summary()))
     return 0
