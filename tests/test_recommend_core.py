@@ -380,6 +380,20 @@ def test_cancel_from_the_iteration_callback_keeps_previous_model(
     assert (settings.model_dir / "als.json").read_text() == before
 
 
+def test_training_loss_is_reported_only_when_tracked(cache: Cache, settings: Settings) -> None:
+    """The app plots ALS's loss per iteration; scripts skip the extra pass."""
+    for track, check in ((True, lambda x: x is not None and np.isfinite(x)), (False, None.__eq__)):
+        losses: list[float | None] = []
+        service.train(
+            cache,
+            settings,
+            params=ModelParams(factors=8, iterations=4),
+            progress=lambda _d, _t, loss=None, seen=losses: seen.append(loss),
+            track_loss=track,
+        )
+        assert len(losses) == 4 and all(check(x) for x in losses), (track, losses)
+
+
 def test_tuned_params_are_used_unless_overridden(cache: Cache, settings: Settings) -> None:
     assert service.effective_params(cache, settings) == settings.model
     cache.set_state(service.TUNED_STATE_KEY, {"params": {**FAST.__dict__, "factors": 12}})

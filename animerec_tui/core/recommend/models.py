@@ -178,8 +178,10 @@ class ALSModel(Model):
 
     kind = "als"
 
-    def __init__(self, params: ModelParams | None = None) -> None:
+    def __init__(self, params: ModelParams | None = None, *, track_loss: bool = False) -> None:
         self.params = params or ModelParams()
+        self.track_loss = track_loss
+        """Compute the training loss each iteration (one extra pass) for a live loss plot."""
         self.confidence = Confidence()
         self._als: Any = None
         self.user_factors = np.empty((0, self.params.factors), dtype=np.float32)
@@ -198,7 +200,7 @@ class ALSModel(Model):
                 alpha=p.alpha,
                 iterations=p.iterations,
                 random_state=p.random_state,
-                calculate_training_loss=False,
+                calculate_training_loss=self.track_loss,
             )
 
     def fit(
@@ -508,11 +510,11 @@ MODEL_KINDS: dict[str, type[Model]] = {
 }
 
 
-def make_model(kind: str, params: ModelParams | None = None) -> Model:
+def make_model(kind: str, params: ModelParams | None = None, *, track_loss: bool = False) -> Model:
     """A fresh, unfitted model of ``kind``; ``params`` configures ALS, EASE and item-kNN."""
     p = params or ModelParams()
     if kind == "als":
-        return ALSModel(p)
+        return ALSModel(p, track_loss=track_loss)
     if kind == "popularity":
         return PopularityModel()
     if kind == "item-knn":

@@ -236,8 +236,13 @@ def train(
     progress: Progress | None = None,
     cancel: CancelEvent | None = None,
     interactions: Interactions | None = None,
+    track_loss: bool = False,
 ) -> TrainResult:
-    """Fit ``model`` on the whole cache and save it; Cancelled leaves the previous model."""
+    """Fit ``model`` on the whole cache and save it; Cancelled leaves the previous model.
+
+    ``track_loss`` reports ALS's training loss to ``progress`` (the app plots it) at the cost
+    of one extra pass per iteration, so scripts and benchmarks leave it off.
+    """
     start = time.perf_counter()
     was_tuned = params is None and tuned_params(cache) is not None
     params = params or effective_params(cache, settings)
@@ -247,7 +252,7 @@ def train(
     if inter.strength.nnz == 0:
         raise _nothing_to_train()
     built = time.perf_counter()
-    m = make_model(model, params)
+    m = make_model(model, params, track_loss=track_loss)
     m.fit(inter.strength, progress, cancel)
     fitted = time.perf_counter()
     _check(cancel)
@@ -314,13 +319,14 @@ def load_or_train(
     cancel: CancelEvent | None = None,
     *,
     kind: str = DEFAULT_KIND,
+    track_loss: bool = False,
 ) -> LoadedModel:
     """Load the saved model; when there is none or it is unusable, train one (and say why)."""
     try:
         return load(cache, settings, kind)
     except ModelError as exc:
         reason = str(exc)
-    train(cache, settings, model=kind, progress=progress, cancel=cancel)
+    train(cache, settings, model=kind, progress=progress, cancel=cancel, track_loss=track_loss)
     loaded = load(cache, settings, kind)
     loaded.retrained_because = reason
     return loaded

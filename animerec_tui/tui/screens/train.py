@@ -116,6 +116,7 @@ class TrainScreen(AnimerecModal[Any]):
                 self.core.settings,
                 progress=self._progress,
                 cancel=self.cancel_event,
+                track_loss=True,
             )
 
     @work(thread=True, group="train", exclusive=True, exit_on_error=False, name="train")
@@ -129,6 +130,7 @@ class TrainScreen(AnimerecModal[Any]):
                 params=params,
                 progress=self._progress,
                 cancel=self.cancel_event,
+                track_loss=True,
             )
             loaded = service.load_or_train(self.core.cache, self.core.settings)
         return result, loaded
