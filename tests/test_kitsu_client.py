@@ -345,7 +345,6 @@ async def test_429_and_5xx_are_retried_with_full_jitter() -> None:
 @pytest.mark.parametrize(
     "error",
     [
-        httpx.ConnectError("refused"),
         httpx.ReadError("reset by peer"),
         httpx.RemoteProtocolError("peer closed connection without sending complete message"),
         httpx.ReadTimeout("slow"),
@@ -358,6 +357,21 @@ async def test_transport_errors_are_retried(error: Exception) -> None:
     async with make_client(handler) as client:
         assert await client.user_count() == 42
         assert client.requests == 3
+
+
+async def test_connect_errors_give_up_fast_until_kitsu_was_reached() -> None:
+    """No DNS or a refused connection: offline after 2 tries, not after the whole backoff."""
+    refused = httpx.ConnectError("refused")
+    handler, _ = scripted(refused, refused, refused, final=OK_USERS)
+    async with make_client(handler) as client:
+        with pytest.raises(KitsuUnavailable, match="after 2 attempts"):
+            await client.user_count()
+        assert client.requests == 2
+    handler, _ = scripted(OK_USERS, refused, refused, refused, final=OK_USERS)
+    async with make_client(handler) as client:
+        assert await client.user_count() == 42  # reached once: later blips get full retries
+        assert await client.user_count() == 42
+        assert client.requests == 5
 
 
 async def test_retry_after_seconds_and_date_are_honoured_and_capped() -> None:
@@ -432,7 +446,7 @@ async def test_unreachable_port_fails_fast() -> None:
     async with KitsuClient(f"http://127.0.0.1:{port}/api/edge", network=network) as client:
         with pytest.raises(KitsuUnavailable) as caught:
             await client.resolve_user("alice")
-        assert client.requests == 3
+        assert client.requests == 2  # never reached: no full backoff before going offline
     assert time.perf_counter() - started < 2.0
     assert "\n" not in str(caught.value) and f"127.0.0.1:{port}" in str(caught.value)
 

@@ -61,6 +61,9 @@ LIBRARY_PAGE = 500
 FAVORITES_PAGE = 20
 USERS_PAGE = 20
 MAX_PAGES = 5_000
+UNREACHED_ATTEMPTS = 2
+"""Attempts before giving up on a Kitsu this client has never reached (no DNS, refused):
+that does not heal in seconds, and people should not wait the full backoff to go offline."""
 """More pages than this for one library means ``meta.count`` is lying: refuse to plan them."""
 
 _PATH_ID = re.compile(r"[0-9]{1,18}")
@@ -165,6 +168,7 @@ class KitsuClient:
         self._next_slot = 0.0
         self._requests = 0
         self._page_caps: dict[str, int] = {}
+        self._reached = False
         timeout = max(self.network.timeout, 0.001)
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
@@ -235,6 +239,13 @@ class KitsuClient:
                 last = failure.detail
                 if attempt >= attempts:
                     break
+                if (
+                    failure.kind == "connect"
+                    and not self._reached
+                    and attempt >= UNREACHED_ATTEMPTS
+                ):
+                    attempts = attempt  # never connected at all: no DNS, no route, refused
+                    break
                 await self._sleep(
                     _retry_delay(
                         attempt - 1,
@@ -266,10 +277,13 @@ class KitsuClient:
             ) from None
         except httpx.TooManyRedirects:
             raise KitsuUnavailable(f"{self.base_url} redirects in circles") from None
+        except httpx.ConnectError as exc:
+            raise _Retry("connect", _describe(exc)) from None
         except httpx.TimeoutException as exc:
             raise _Retry("unavailable", f"timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
             raise _Retry("unavailable", _describe(exc)) from None
+        self._reached = True
         status = response.status_code
         if is_retryable_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

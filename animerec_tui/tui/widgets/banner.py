@@ -37,5 +37,10 @@ class OfflineBanner(Static):
         core = getattr(self.app, "core", None)
         chosen = core is not None and core.settings.offline
         self.set_class(offline, "-offline")
-        text = OFFLINE_MODE_TEXT if chosen else f"{OFFLINE_TEXT} {note}".strip()
+        if chosen:
+            text = OFFLINE_MODE_TEXT
+        elif note:  # the reason already says "Kitsu cannot be reached: ..."
+            text = f"Offline (cached and sample users still work). {note}"
+        else:
+            text = OFFLINE_TEXT
         self.update(inert(text))
