@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,11 @@ from animerec_tui.core.settings import Settings
 def run(args: argparse.Namespace, settings: Settings) -> int:
     handler: Callable[[Core, argparse.Namespace], int] = COMMANDS[args.command]
     core = Core.open(settings)
+    if core.cache.recovered_from is not None:
+        sys.stderr.write(  # one line, never wrapped: a path people will copy
+            f"animerec: the cache was damaged: moved it aside to {core.cache.recovered_from} "
+            "and started a fresh one (sample population re-seeded)\n"
+        )
     try:
         return handler(core, args)
     finally:

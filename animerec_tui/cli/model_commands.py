@@ -121,7 +121,7 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
     loaded = _ensure_model(core, not args.json)
     model_info = loaded.info
     reason = getattr(loaded, "retrained_because", None)
-    if reason and not args.json:
+    if reason:  # stderr, also with --json: a retrain is worth knowing about
         note(f"trained a new model ({reason})")
     if model_info.get("stale") and not args.json:
         note("the model is older than the cache; run 'animerec train' to include recent data")

@@ -64,7 +64,7 @@ def table(
 
 def note(message: str, *, style: str = "yellow") -> None:
     """A one-line remark for people on stderr (never mixed into --json stdout)."""
-    err.print(inert(message), style=style)
+    err.print(inert(message), style=style, soft_wrap=True)  # one line, never wrapped
 
 
 @contextmanager

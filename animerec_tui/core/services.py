@@ -84,7 +84,9 @@ class Core:
 
     @classmethod
     def open(cls, settings: Settings, *, seed: bool = True) -> Core:
-        cache = Cache(settings.db_path)
+        cache = Cache(settings.db_path, recover=True)  # a damaged file is moved aside, kept
+        # the models folder is created here, private, before anything saves a model into it
+        settings.model_dir.mkdir(mode=0o700, exist_ok=True)
         if seed:
             from animerec_tui.core.population.sample import seed_if_empty
 

@@ -7,10 +7,12 @@ replaced atomically: a crash or Ctrl-C mid-fetch leaves the previous complete st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -70,6 +72,34 @@ def _secure_path(path: Path) -> None:
         os.close(fd)
 
 
+_DAMAGE_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """The file itself is broken (not "locked" or "busy", which pass by themselves)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _DAMAGE_CODES
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged cache (and its -wal/-shm) to ``<name>.damaged-<UTC time>``: kept."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    os.replace(path, target)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.replace(companion, target.with_name(target.name + suffix))
+    return target
+
+
 def _user_from_row(row: sqlite3.Row) -> User:
     attrs = json.loads(row["attrs"] or "{}")
     extra = {k: attrs[k] for k in _USER_FIELDS if k in attrs}
@@ -121,25 +151,50 @@ def _anime_row(a: Anime) -> tuple[Any, ...]:
 class Cache:
     """One open cache database. Safe to share between threads (calls are serialised)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, recover: bool = False) -> None:
+        """Open (creating) the cache; a damaged file raises :class:`CacheError`, or with
+        ``recover`` is renamed ``<name>.damaged-<time>`` (kept) and a fresh cache is created:
+        ``recovered_from`` then says where the damaged file went."""
         self.path = Path(path)
         _secure_path(self.path)
         self._lock = threading.RLock()
+        self.recovered_from: Path | None = None
+        """Where a damaged cache file was moved aside before this fresh one was created."""
         try:
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self._open()
         except sqlite3.DatabaseError as exc:
-            raise CacheError(
-                f"The cache {self.path} is damaged ({exc}). Move it aside "
-                f"(mv '{self.path}' '{self.path}.bad') and animerec starts a fresh one."
-            ) from None
+            if not recover or not _is_damage(exc):
+                raise CacheError(self._damaged(exc)) from None
+            self._close_quietly()
+            try:
+                self.recovered_from = _move_aside(self.path)
+                _secure_path(self.path)
+                self._open()
+            except (OSError, sqlite3.DatabaseError):
+                raise CacheError(self._damaged(exc)) from None
+
+    def _damaged(self, exc: Exception) -> str:
+        return (
+            f"The cache {self.path} is damaged ({exc}). Move it aside "
+            f"(mv '{self.path}' '{self.path}.bad') and animerec starts a fresh one."
+        )
+
+    def _open(self) -> None:
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
 
     # -- lifecycle ---------------------------------------------------------------------------
 

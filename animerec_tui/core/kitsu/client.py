@@ -22,6 +22,7 @@ import asyncio
 import json
 import random
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -128,6 +129,16 @@ def _describe(exc: httpx.HTTPError) -> str:
     return one_line(f"{name}: {text}" if text else name, 120)
 
 
+def _redacted(url: str) -> str:
+    """``url`` without credentials or query, for messages and logs."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "(the configured API address)"
+
+
 def _sort_entries(entries: Iterable[LibraryEntry]) -> list[LibraryEntry]:
     return sorted(entries, key=lambda e: (int(e.anime_id), e.id or ""))
 
@@ -157,6 +168,8 @@ class KitsuClient:
     ) -> None:
         self.network = network or NetworkSettings()
         self.base_url = base_url.rstrip("/")
+        self.shown_url = _redacted(self.base_url)
+        """The base URL as messages show it: no ``user:password@``, no query (secrets)."""
         self.concurrency = max(
             1, concurrency if concurrency is not None else self.network.concurrency
         )
@@ -266,17 +279,17 @@ class KitsuClient:
         tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
         if kinds == {"body"}:
             raise BadResponse(f"{last} ({tries})")
-        raise KitsuUnavailable(f"{self.base_url} {tries}: {last}")
+        raise KitsuUnavailable(f"{self.shown_url} {tries}: {last}")
 
     async def _attempt(self, path: str, params: dict[str, str]) -> JsonObject:
         try:
             response = await self._http.get(path, params=params)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise KitsuUnavailable(
-                f"bad API address {self.base_url!r} ({_describe(exc)})"
+                f"bad API address {self.shown_url!r} ({_describe(exc)})"
             ) from None
         except httpx.TooManyRedirects:
-            raise KitsuUnavailable(f"{self.base_url} redirects in circles") from None
+            raise KitsuUnavailable(f"{self.shown_url} redirects in circles") from None
         except httpx.ConnectError as exc:
             raise _Retry("connect", _describe(exc)) from None
         except httpx.TimeoutException as exc:
@@ -300,7 +313,7 @@ class KitsuClient:
                 raise BadResponse(f"expected a JSON object, got {type(doc).__name__}")
             return doc
         if status < 400:
-            raise KitsuUnavailable(f"unexpected HTTP {status} from {self.base_url}")
+            raise KitsuUnavailable(f"unexpected HTTP {status} from {self.shown_url}")
         try:
             body: object = json.loads(response.content)
         except (ValueError, RecursionError):

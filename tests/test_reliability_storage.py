@@ -1,0 +1,209 @@
+"""Issue 6: corruption (cache, settings, model files) and concurrency (train while fetching)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import build_small_dataset
+
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.services import Core
+from animerec_tui.core.settings import load_settings
+from animerec_tui.fakekitsu import FakeKitsu
+
+SMALL_MODEL = "[model]\nfactors = 8\niterations = 2\n"
+
+
+def _run(
+    cache: Path, *args: str, api: str = "http://127.0.0.1:9/api/edge"
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANIMEREC_CACHE_DIR": str(cache), "ANIMEREC_API_URL": api}
+    for key in ("ANIMEREC_OFFLINE", "ANIMEREC_SETTINGS", "ANIMEREC_DEBUG"):
+        env.pop(key, None)
+    return subprocess.run(
+        [sys.executable, "-m", "animerec_tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def _popen(cache: Path, *args: str, api: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "ANIMEREC_CACHE_DIR": str(cache), "ANIMEREC_API_URL": api}
+    for key in ("ANIMEREC_OFFLINE", "ANIMEREC_SETTINGS", "ANIMEREC_DEBUG"):
+        env.pop(key, None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "animerec_tui", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.mktemp("storage-template") / "cache"
+    Core.open(load_settings(where, env={})).close()
+    (where / "settings.toml").write_text(SMALL_MODEL, encoding="utf-8")
+    return where
+
+
+@pytest.fixture(scope="module")
+def trained(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache with a small trained model (made once)."""
+    where = tmp_path_factory.mktemp("storage-trained") / "cache"
+    shutil.copytree(template, where)
+    done = _run(where, "train", "--offline")
+    assert done.returncode == 0, done.stderr
+    assert list((where / "models").iterdir())
+    return where
+
+
+# -- a damaged SQLite file -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated-header"])
+def test_damaged_cache_is_moved_aside_and_reseeded(
+    damage: str, tmp_path: Path, template: Path
+) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(template, cache)
+    db = cache / "animerec.sqlite3"
+    original = db.read_bytes()
+    if damage == "garbage":
+        db.write_bytes(b"this is not a database, it was overwritten\n" * 2000)
+    else:
+        db.write_bytes(b"\x00" * 100 + original[100:4096])
+    damaged_bytes = db.read_bytes()
+    done = _run(cache, "stats", "--offline", "--json")
+    line = _one_line(done)
+    assert done.returncode == 0, done.stderr
+    assert "damaged" in line and "moved it aside" in line
+    aside = list(cache.glob("animerec.sqlite3.damaged-*"))
+    assert len(aside) == 1 and aside[0].name in line.replace("\n", "")
+    assert aside[0].read_bytes() == damaged_bytes  # nothing deleted
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # the fresh cache is seeded and works, without another warning
+    again = _run(cache, "library", "sample-72562", "--offline", "--json")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == ""
+
+
+def test_locked_is_not_damage(tmp_path: Path, template: Path) -> None:
+    """A busy cache must never be mistaken for a damaged one and moved aside."""
+    from animerec_tui.core.cache import db as dbmod
+
+    assert not dbmod._is_damage(sqlite3.OperationalError("database is locked"))
+    assert dbmod._is_damage(sqlite3.DatabaseError("file is not a database"))
+
+
+# -- a settings file with wrong types --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[network]\ntimeout = "fast"\n',
+        "[model]\nfactors = 8.5\n",
+        "[weights]\nuse_rating = 1\n",
+        "[network]\nmax_attempts = true\n",
+        "network = 3\n",
+        "[network\ntimeout = 1\n",
+        "[network]\ntimeuot = 1.0\n",
+    ],
+)
+def test_settings_with_wrong_types_is_one_line_exit_2(
+    text: str, tmp_path: Path, template: Path
+) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(template, cache)
+    (cache / "settings.toml").write_text(text, encoding="utf-8")
+    done = _run(cache, "stats", "--offline")
+    line = _one_line(done)
+    assert done.returncode == 2, done.stderr
+    assert "Settings file" in line
+
+
+# -- a truncated model file, a model from another cache --------------------------------------
+
+
+def _recommend(cache: Path) -> subprocess.CompletedProcess[str]:
+    return _run(cache, "recommend", "sample-72562", "-n", "3", "--offline", "--json")
+
+
+@pytest.mark.parametrize("damage", ["truncate-npz", "truncate-json", "foreign"])
+def test_bad_model_is_retrained_and_says_why(
+    damage: str, tmp_path: Path, trained: Path, template: Path
+) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(trained, cache)
+    models = cache / "models"
+    if damage == "foreign":
+        other = tmp_path / "other"
+        other.mkdir()  # a cache of its own (copies share their cache_id)
+        (other / "settings.toml").write_text(SMALL_MODEL, encoding="utf-8")
+        done = _run(other, "train", "--offline")
+        assert done.returncode == 0, done.stderr
+        shutil.rmtree(models)
+        shutil.copytree(other / "models", models)
+    else:
+        suffix = ".npz" if damage == "truncate-npz" else ".json"
+        [victim] = [p for p in models.iterdir() if p.name.endswith(suffix)]
+        data = victim.read_bytes()
+        victim.write_bytes(data[: len(data) // 3])
+    done = _recommend(cache)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "retrain" in lines[0].lower(), done.stderr
+    assert done.stdout.strip()
+    # and the retrained model is good: the next run says nothing
+    again = _recommend(cache)
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+
+
+# -- concurrency: train while another process fetches ----------------------------------------
+
+
+def test_train_while_fetching_into_the_same_cache(tmp_path: Path, template: Path) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(template, cache)
+    ds = build_small_dataset()
+    users = ["alice", "1002", "1003", "mallory", *[u for u in ds.users if u.startswith("50")][:8]]
+    with FakeKitsu(ds, latency=0.02) as kitsu:
+        trainer = _popen(cache, "train", "--iterations", "6", api=kitsu.url)
+        fetcher = _popen(cache, "fetch", *users, "--json", api=kitsu.url)
+        out_f, err_f = fetcher.communicate(timeout=120)
+        _out_t, err_t = trainer.communicate(timeout=120)
+    assert fetcher.returncode == 0, err_f
+    assert trainer.returncode == 0, err_t
+    for text in (err_f, err_t):
+        assert "locked" not in text and "Traceback" not in text, text
+    assert len(out_f.strip().splitlines()) == len(users)
+    c = Cache(cache / "animerec.sqlite3")
+    try:
+        ids = ["1001", "1002", "1003", "1004", *users[4:]]
+        for uid in ids:
+            assert c.has_library(uid), uid
+            state = c.sync_state(uid)
+            assert state is not None and state.source == "kitsu"
+        assert c.query("PRAGMA integrity_check")[0][0] == "ok"
+    finally:
+        c.close()
