@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import closed_port_url, run_cli
 
 from animerec_tui.fakekitsu import Dataset, FakeKitsu, Faults
 
@@ -47,28 +45,7 @@ def _cache(tmp_path: Path, attempts: int = 3) -> Path:
 
 
 def run(cache: Path, api: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {
-        **os.environ,
-        "ANIMEREC_CACHE_DIR": str(cache),
-        "ANIMEREC_API_URL": api,
-        "COLUMNS": "250",
-        **env,
-    }
-    full_env.pop("ANIMEREC_OFFLINE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "animerec_tui", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
-
-
-def closed_port_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/edge"
+    return run_cli(cache, api, *args, **env)
 
 
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:

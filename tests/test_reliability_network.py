@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
-import sys
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import astuple
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import run_cli
 from conftest import build_small_dataset
 
 import animerec_tui.fakekitsu.server as fake_server
@@ -50,22 +49,8 @@ def write_settings(cache: Path, attempts: int = 4, timeout: float = TIMEOUT) -> 
     )
 
 
-def run_cli(cache: Path, api: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "ANIMEREC_CACHE_DIR": str(cache),
-        "ANIMEREC_API_URL": api,
-        "COLUMNS": "200",
-    }
-    for key in ("ANIMEREC_OFFLINE", "ANIMEREC_SETTINGS", "ANIMEREC_DEBUG"):
-        env.pop(key, None)
-    return subprocess.run(
-        [sys.executable, "-m", "animerec_tui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=PROC_TIMEOUT,
-    )
+def run(cache: Path, api: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(cache, api, *args, timeout=PROC_TIMEOUT)
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -162,7 +147,7 @@ def test_fetch_with_transient_fault_gets_complete_data(
     kind: str, cache: Path, kitsu: FakeKitsu, tmp_path: Path
 ) -> None:
     kitsu.faults = transient(kind)
-    done = run_cli(cache, kitsu.url, "fetch", "alice", "--json")
+    done = run(cache, kitsu.url, "fetch", "alice", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
     assert kitsu.faults.injected == [kind, kind]
@@ -176,7 +161,7 @@ def test_library_uncached_with_transient_fault(
     kind: str, cache: Path, kitsu: FakeKitsu, tmp_path: Path
 ) -> None:
     kitsu.faults = transient(kind)
-    done = run_cli(cache, kitsu.url, "library", "alice", "--json")
+    done = run(cache, kitsu.url, "library", "alice", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
     assert snapshot(cache, "1001") == reference(kitsu.url, "1001", tmp_path / "ref")
@@ -191,7 +176,7 @@ def test_search_with_transient_fault(
     want = {h.user.id for h in asyncio.run(ref_core.search("sam")).hits}
     ref_core.close()
     kitsu.faults = transient(kind)
-    done = run_cli(cache, kitsu.url, "search", "sam", "--json")
+    done = run(cache, kitsu.url, "search", "sam", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
     [got] = json_lines(done)
@@ -206,7 +191,7 @@ def test_refresh_with_transient_fault(kind: str, cache: Path, tmp_path: Path) ->
         reference(kitsu.url, "1001", cache)  # the first, clean fetch (in-process: faster)
         ds.touch_entries("1001", 7)
         kitsu.faults = transient(kind)
-        done = run_cli(cache, kitsu.url, "fetch", "alice", "--refresh", "--json")
+        done = run(cache, kitsu.url, "fetch", "alice", "--refresh", "--json")
         no_traceback(done)
         assert done.returncode == 0, done.stderr
         [result] = json_lines(done)
@@ -219,7 +204,7 @@ def test_crawl_with_transient_fault(
     kind: str, cache: Path, kitsu: FakeKitsu, tmp_path: Path
 ) -> None:
     kitsu.faults = transient(kind)
-    done = run_cli(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "3", "--json")
+    done = run(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "3", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
     [summary] = json_lines(done)
@@ -234,10 +219,10 @@ def test_crawl_and_fetch_under_random_mixed_faults(
     """30% of requests fail with a random kind (fixed seed): still complete data."""
     write_settings(cache, attempts=10)
     kitsu.faults = Faults(rate=0.3, kinds=KINDS, seed=6, slow_seconds=SLOW)
-    done = run_cli(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "4", "--json")
+    done = run(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "4", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
-    done2 = run_cli(cache, kitsu.url, "fetch", "sam", "1003", "mallory", "--json")
+    done2 = run(cache, kitsu.url, "fetch", "sam", "1003", "mallory", "--json")
     no_traceback(done2)
     assert done2.returncode == 0, done2.stderr
     assert len(kitsu.faults.injected) >= 5
@@ -256,7 +241,7 @@ def test_persistent_fault_fetch_uncached_is_one_line(
 ) -> None:
     write_settings(cache, attempts=2)
     kitsu.faults = persistent(kind)
-    done = run_cli(cache, kitsu.url, "fetch", "alice")
+    done = run(cache, kitsu.url, "fetch", "alice")
     line = one_line(done)
     assert done.returncode == 1, done.stderr
     assert line.startswith("animerec: ")
@@ -270,7 +255,7 @@ def test_persistent_fault_other_stages(kind: str, cache: Path, kitsu: FakeKitsu)
     write_settings(cache, attempts=2)
     kitsu.faults = persistent(kind)
     # a cached user's refresh: the cached data, untouched (or one line, exit 1)
-    done = run_cli(cache, kitsu.url, "fetch", "alice", "--refresh", "--json")
+    done = run(cache, kitsu.url, "fetch", "alice", "--refresh", "--json")
     no_traceback(done)
     if done.returncode == 0:
         assert json_lines(done)[0]["offline"] is True
@@ -278,17 +263,17 @@ def test_persistent_fault_other_stages(kind: str, cache: Path, kitsu: FakeKitsu)
         assert done.returncode == 1 and one_line(done).startswith("animerec: ")
     assert snapshot(cache, "1001") == before
     # search: served from the cache with offline true (or one line)
-    done = run_cli(cache, kitsu.url, "search", "alice", "--json")
+    done = run(cache, kitsu.url, "search", "alice", "--json")
     no_traceback(done)
     if done.returncode == 0:
         assert json_lines(done)[0]["offline"] is True
     else:
         assert done.returncode == 1 and one_line(done).startswith("animerec: ")
     # library of an uncached user and a crawl: one line, exit 1
-    done = run_cli(cache, kitsu.url, "library", "sam")
+    done = run(cache, kitsu.url, "library", "sam")
     assert done.returncode == 1, done.stderr
     assert one_line(done).startswith("animerec: ")
-    done = run_cli(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "2", "--json")
+    done = run(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "2", "--json")
     no_traceback(done)
     if done.returncode == 0:
         # KNOWN (reported, core/population is not ours): a crawl whose every anime page is
@@ -307,7 +292,7 @@ def test_error_118_retries_with_allowed_page_size(
 ) -> None:
     monkeypatch.setattr(fake_server, "MAX_LIBRARY_LIMIT", 50)  # alice has 120 entries
     kitsu.faults = Faults(script=["503"])
-    done = run_cli(cache, kitsu.url, "fetch", "alice", "--json")
+    done = run(cache, kitsu.url, "fetch", "alice", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
     rejected = [e for e in kitsu.log if e.status == 400]
@@ -413,7 +398,7 @@ def test_hostile_query_cannot_add_filters_or_change_path(
 ) -> None:
     for command in ("search", "fetch", "library"):
         kitsu.reset_stats()
-        done = run_cli(cache, kitsu.url, command, query, "--json")
+        done = run(cache, kitsu.url, command, query, "--json")
         no_traceback(done)
         assert done.returncode in (0, 2), (command, done.stderr)
         if done.returncode == 2:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import COMMAND, cli_env, run_cli
 from conftest import build_small_dataset
 
 from animerec_tui.core.cache import Cache
@@ -23,24 +22,13 @@ SMALL_MODEL = "[model]\nfactors = 8\niterations = 2\n"
 def _run(
     cache: Path, *args: str, api: str = "http://127.0.0.1:9/api/edge"
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANIMEREC_CACHE_DIR": str(cache), "ANIMEREC_API_URL": api}
-    for key in ("ANIMEREC_OFFLINE", "ANIMEREC_SETTINGS", "ANIMEREC_DEBUG"):
-        env.pop(key, None)
-    return subprocess.run(
-        [sys.executable, "-m", "animerec_tui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_cli(cache, api, *args)
 
 
 def _popen(cache: Path, *args: str, api: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "ANIMEREC_CACHE_DIR": str(cache), "ANIMEREC_API_URL": api}
-    for key in ("ANIMEREC_OFFLINE", "ANIMEREC_SETTINGS", "ANIMEREC_DEBUG"):
-        env.pop(key, None)
+    env = cli_env(cache, api)
     return subprocess.Popen(
-        [sys.executable, "-m", "animerec_tui", *args],
+        [*COMMAND, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

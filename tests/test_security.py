@@ -11,10 +11,10 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 from conftest import build_small_dataset
 
 from animerec_tui.core.services import Core
@@ -81,16 +81,7 @@ def test_the_grep_would_catch_them() -> None:
 
 
 def _run(cache: Path, api: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANIMEREC_CACHE_DIR": str(cache), "ANIMEREC_API_URL": api}
-    env.pop("ANIMEREC_OFFLINE", None)
-    env.pop("ANIMEREC_SETTINGS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "animerec_tui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    return run_cli(cache, api, *args)
 
 
 @pytest.fixture(scope="module")
