@@ -405,6 +405,18 @@ def test_slow_answers_trip_client_timeouts(kitsu: FakeKitsu) -> None:
     assert kitsu.errors == []
 
 
+def test_trickled_answers_slip_under_read_timeouts(kitsu: FakeKitsu) -> None:
+    """A ``trickle`` answer is complete and valid, but every gap is shorter than a read
+    timeout: only a deadline on the whole request can stop it (what the client must have)."""
+    clean = httpx.get(f"{kitsu.url}/users/1001").json()
+    kitsu.faults = Faults(script=["trickle"], slow_seconds=0.8)
+    started = time.monotonic()
+    got = httpx.get(f"{kitsu.url}/users/1001", timeout=0.3)
+    assert time.monotonic() - started >= 0.6  # far past the 0.3 s read timeout
+    assert got.json() == clean
+    assert kitsu.faults.injected == ["trickle"] and kitsu.errors == []
+
+
 def test_redirects_lead_to_the_same_api(kitsu: FakeKitsu) -> None:
     kitsu.faults = Faults(script=["redirect", "redirect"])
     url = f"{kitsu.url}/users?filter[slug]=alice"
@@ -535,3 +547,22 @@ def test_demo_server_command() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+
+
+def test_demo_catalogue_is_the_samples_anime_so_fetches_never_rename_them() -> None:
+    """Demo users fetched into a cache holding the sample must not give real Kitsu ids
+    made-up titles: the demo catalogue is the sample's own anime."""
+    from animerec_tui.core.population.sample import load_sample
+    from animerec_tui.fakekitsu import demo_dataset
+
+    sample = load_sample()["anime"]
+    real = dict(zip(map(str, sample["id"]), sample["title"], strict=True))
+    ds = demo_dataset(users=20, anime=500)
+    entries = [e for uid in ("1001", "1004") for e in ds.entries[uid]]
+    watched = {e["animeId"] for e in entries}
+    assert len(watched & real.keys()) > 300
+    for anime_id in watched & real.keys():
+        assert ds.anime[anime_id]["canonicalTitle"] == real[anime_id], anime_id
+    # anime made up beyond the sample's (a 3000-entry library needs more) take unused ids
+    highest_real = max(map(int, real))
+    assert all(int(a) > highest_real for a in ds.anime.keys() - real.keys())

@@ -794,6 +794,22 @@ async def test_real_fetch_with_broken_connections_completes(
     assert server.faults.injected  # the faults really happened
 
 
+async def test_real_trickling_answer_is_cut_off_by_the_whole_request_deadline(
+    fake: Any, server: Any
+) -> None:
+    """Each piece of a trickled answer arrives well within the read timeout, so only the
+    whole-request deadline stops it: attempts end, are retried, and the fetch is complete."""
+    clean, _ = await _fetch(server.url, "1005")
+    server.faults = fake.Faults(script=["trickle", "trickle"], slow_seconds=30.0)
+    network = NetworkSettings(max_attempts=3, backoff_base=0.005, backoff_max=0.01, timeout=0.5)
+    faulty, _ = await asyncio.wait_for(_fetch(server.url, "1005", network), timeout=20)
+    assert faulty == clean and server.faults.injected == ["trickle", "trickle"]
+    server.faults = fake.Faults(rate=1.0, kinds=("trickle",), seed=4, slow_seconds=30.0)
+    async with KitsuClient(server.url, network=network) as client:
+        with pytest.raises(KitsuUnavailable, match=r"no full answer within 0\.5s"):
+            await asyncio.wait_for(client.resolve_user("alice"), timeout=20)
+
+
 async def test_real_every_request_fails_is_unavailable(fake: Any, server: Any) -> None:
     server.faults = fake.Faults(rate=1.0, kinds=("503",), seed=3)
     network = NetworkSettings(max_attempts=3, backoff_base=0.005, backoff_max=0.01, timeout=2.0)

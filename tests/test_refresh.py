@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from animerec_tui.core.services import Core
@@ -43,6 +44,10 @@ async def test_refresh_is_incremental_then_full_when_entries_are_removed(
         p for _, p, _ in kitsu.log if "filter%5Bsince%5D" in p or "filter[since]" in p
     ]
     assert entry_requests, kitsu.log  # the change set was asked for with filter[since]
+    # the recorded status mix is the whole library's, not the change set's
+    state = core.cache.sync_state("1001")
+    assert state is not None and state.entry_count == 120
+    assert state.status_counts == dict(Counter(statuses.values()))
 
     gone = dataset.remove_entries("1001", 2)
     again = await core.fetch("alice", refresh=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -101,6 +104,74 @@ def test_locked_is_not_damage(tmp_path: Path, template: Path) -> None:
     assert dbmod._is_damage(sqlite3.DatabaseError("file is not a database"))
 
 
+OPENER = """
+import os, sys, time
+from pathlib import Path
+from animerec_tui.core.services import Core
+from animerec_tui.core.settings import load_settings
+import animerec_tui.core.population.sample  # imported before the start line, not after
+
+cache, go = Path(sys.argv[1]), Path(sys.argv[2])
+(go.parent / f"{go.name}.ready-{os.getpid()}").touch()
+while not go.exists():
+    time.sleep(0.001)
+core = Core.open(load_settings(cache, env={"ANIMEREC_OFFLINE": "1"}))
+core.cache.set_state(f"opener-{os.getpid()}", {"wrote": True})
+print(core.cache.recovered_from or "")
+core.close()
+"""
+
+
+@pytest.mark.parametrize("start", ["damaged", "new"])
+def test_processes_opening_one_cache_at_once(start: str, tmp_path: Path) -> None:
+    """Four processes open a damaged (or brand-new) cache at the same instant, three times.
+
+    Exactly one moves the damaged file aside; the others share its fresh cache; the sample is
+    seeded once; every process's write is in the one cache that remains (none went into a
+    file another process had moved away). Before the fix, two out of three rounds lost a
+    process to "table meta already exists" (two migrations at once) or moved a healthy
+    fresh cache aside.
+    """
+    env = cli_env(tmp_path, "http://127.0.0.1:9/api/edge")
+    for round_ in range(3):
+        cache = tmp_path / f"cache-{round_}"
+        cache.mkdir()
+        garbage = b"this was overwritten by something else\n" * 500
+        if start == "damaged":
+            (cache / "animerec.sqlite3").write_bytes(garbage)
+        go = tmp_path / f"go-{round_}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPENER, str(cache), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(4)
+        ]
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob(f"{go.name}.ready-*"))) < len(procs):
+            assert time.monotonic() < deadline, "the openers never got ready"
+            time.sleep(0.01)
+        go.touch()  # all four imported and waiting: they open the cache at the same instant
+        outs = [proc.communicate(timeout=60) for proc in procs]
+        for proc, (_, err) in zip(procs, outs, strict=True):
+            assert proc.returncode == 0, err
+        moved = [out.strip() for out, _ in outs if out.strip()]
+        aside = sorted(cache.glob("animerec.sqlite3.damaged-*"))
+        if start == "damaged":
+            assert len(moved) == 1 and [Path(moved[0])] == aside, (moved, aside)
+            assert aside[0].read_bytes() == garbage  # kept, byte for byte
+        else:
+            assert moved == [] and aside == []
+        with Cache(cache / "animerec.sqlite3") as c:
+            assert c.query("PRAGMA integrity_check")[0][0] == "ok"
+            writes = c.query("SELECT COUNT(*) FROM state WHERE key LIKE 'opener-%'")[0][0]
+            assert writes == 4
+            assert c.query("SELECT COUNT(*) FROM users WHERE sample = 1")[0][0] == 756
+
+
 # -- a settings file with wrong types --------------------------------------------------------
 
 
@@ -195,3 +266,30 @@ def test_train_while_fetching_into_the_same_cache(tmp_path: Path, template: Path
         assert c.query("PRAGMA integrity_check")[0][0] == "ok"
     finally:
         c.close()
+
+
+def test_train_while_crawling_into_the_same_cache(tmp_path: Path, template: Path) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(template, cache)
+    (cache / "settings.toml").write_text(
+        SMALL_MODEL + "[crawl]\nrequests_per_second = 200.0\nconcurrency = 4\n", encoding="utf-8"
+    )
+    with FakeKitsu(build_small_dataset(), latency=0.02) as kitsu:
+        trainer = _popen(cache, "train", "--iterations", "6", api=kitsu.url)
+        crawler = _popen(
+            cache, "crawl", "--around", "alice", "--max-users", "6", "--json", api=kitsu.url
+        )
+        out_c, err_c = crawler.communicate(timeout=120)
+        _out_t, err_t = trainer.communicate(timeout=120)
+    assert crawler.returncode == 0, err_c
+    assert trainer.returncode == 0, err_t
+    for text in (err_c, err_t):
+        assert "locked" not in text and "Traceback" not in text, text
+    summary = json.loads(out_c)
+    assert summary["new_users"] == 6
+    with Cache(cache / "animerec.sqlite3") as c:
+        for uid in ["1001", *summary["user_ids"]]:
+            lib, state = c.library(uid), c.sync_state(uid)
+            assert lib is not None and state is not None, uid
+            assert len(lib.entries) == state.entry_count, uid  # whole, not partial
+        assert c.query("PRAGMA integrity_check")[0][0] == "ok"

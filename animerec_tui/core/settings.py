@@ -73,6 +73,7 @@ class ModelParams:
 class NetworkSettings:
     concurrency: int = 4
     timeout: float = 20.0
+    """Seconds one request may take in all, from sending it to its last byte."""
     max_attempts: int = 6
     backoff_base: float = 0.5
     backoff_max: float = 30.0

@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8123, help="0 picks a free port")
     parser.add_argument("--users", type=int, default=200, help="population size (ids from 5000)")
-    parser.add_argument("--anime", type=int, default=3000, help="catalogue size")
+    parser.add_argument(
+        "--anime", type=int, default=3000, help="catalogue size (the sample's anime first)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument(

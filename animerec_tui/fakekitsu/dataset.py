@@ -24,13 +24,16 @@ does not change when other users are added before it.
 from __future__ import annotations
 
 import bisect
+import gzip
 import itertools
+import json
 import math
 import random
 import re
 import threading
 import time
 from collections.abc import Iterable
+from importlib import resources
 from typing import Any
 
 Record = dict[str, Any]
@@ -162,6 +165,33 @@ class Dataset:
                 record = self._generate_anime(rng, anime_id, user_count)
                 self.anime[anime_id] = record
                 added.append(record)
+            self._rerank()
+            return added
+
+    def add_catalogue(self, rows: Iterable[dict[str, Any]]) -> list[Record]:
+        """Add real anime: each row's ``id``, ``title``, ``titles``, ``subtype``,
+        ``episode_count``, ``average_rating`` and ``user_count`` win over generated ones."""
+        with self.lock:
+            added = []
+            for row in rows:
+                anime_id = str(row["id"])
+                rng = random.Random(f"{self.seed}:catalogue:{anime_id}")
+                record = self._generate_anime(rng, anime_id, int(row.get("user_count") or 1))
+                title = str(row["title"])
+                rating = row.get("average_rating")
+                record.update(
+                    canonicalTitle=title,
+                    titles=dict(row.get("titles") or {"en_jp": title}),
+                    slug=f"{slugify(title)}-{anime_id}",
+                    subtype=row.get("subtype") or record["subtype"],
+                    showType=row.get("subtype") or record["subtype"],
+                    episodeCount=row.get("episode_count"),
+                    averageRating=f"{float(rating):.2f}" if rating is not None else None,
+                )
+                self.anime[anime_id] = record
+                added.append(record)
+                if anime_id.isdigit():
+                    self._next_anime = max(self._next_anime, int(anime_id) + 1)
             self._rerank()
             return added
 
@@ -599,15 +629,52 @@ def _num(value: str) -> int:
     return int(value) if value.isdigit() else 1 << 62
 
 
+def sample_catalogue(limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` most-watched anime of the bundled sample population (real Kitsu ids and
+    titles), as rows for :meth:`Dataset.add_catalogue`."""
+    raw = resources.files("animerec_tui").joinpath("data", "sample.json.gz").read_bytes()
+    columns = json.loads(gzip.decompress(raw))["anime"]
+    rows = [
+        {
+            "id": anime_id,
+            "title": title,
+            "titles": json.loads(titles or "{}"),
+            "subtype": subtype,
+            "episode_count": episodes,
+            "average_rating": rating,
+            "user_count": users,
+        }
+        for anime_id, title, titles, subtype, episodes, rating, users in zip(
+            columns["id"],
+            columns["title"],
+            columns["titles_json"],
+            columns["subtype"],
+            columns["episode_count"],
+            columns["average_rating"],
+            columns["user_count"],
+            strict=True,
+        )
+    ]
+    rows.sort(key=lambda r: -(r["user_count"] or 0))
+    return rows[: max(0, limit)]
+
+
 def demo_dataset(users: int = 200, seed: int = 0, anime: int = 3000) -> Dataset:
     """The demo population ``python -m animerec_tui.fakekitsu`` serves.
+
+    Its catalogue is the bundled sample's anime (real ids and titles; generated ones only
+    beyond the sample's 4,819), so demo users fetched into a cache that holds the sample
+    share its anime and titles instead of overwriting real ids with made-up names, and a
+    model trained on the sample recommends for them.
 
     Named users to try: 1001 ``alice`` (500 entries), 1002 and 1003 both named ``sam``
     (ambiguous; 1003 has no slug), 1004 ``bigfan`` (3000 entries), 1005 ``newbie`` (empty
     library), 1006 a hostile name (slug ``mallory``) owning the hostile anime 99999.
     """
     ds = Dataset(seed=seed)
-    ds.add_anime(n=anime)
+    catalogue = ds.add_catalogue(sample_catalogue(anime))
+    if anime > len(catalogue):
+        ds.add_anime(n=anime - len(catalogue))
     ds.add_anime_record("99999", canonicalTitle=HOSTILE_TITLE, titles={"en": HOSTILE_TITLE})
     ds.add_user(id="1001", name="alice", slug="alice", entries=500, favorites=47)
     ds.add_user(id="1002", name="sam", slug="sam", entries=80, favorites=5)

@@ -20,8 +20,12 @@ KINDS = (
     "reset-mid-body",  # full Content-Length announced, half the body sent, connection closed
     "truncated",  # JSON cut in half, Content-Length matching what is sent
     "slow",  # answer only after slow_seconds: the client's timeout must fire first
+    "trickle",  # the answer dribbles in over slow_seconds, never TRICKLE_GAP apart: no read
+    # timeout ever fires, only a deadline on the whole request ends it
     "redirect",  # 301 to the same request under /redirected/api/edge
 )
+TRICKLE_GAP = 0.1
+"""Seconds between the pieces of a ``trickle`` answer (shorter than any sane read timeout)."""
 
 
 class Faults:

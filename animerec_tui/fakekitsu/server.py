@@ -36,7 +36,7 @@ from animerec_tui.fakekitsu.dataset import (
     is_visible_anime,
     slugify,
 )
-from animerec_tui.fakekitsu.faults import Faults
+from animerec_tui.fakekitsu.faults import TRICKLE_GAP, Faults
 
 PREFIX = "/api/edge"
 REDIRECTED_PREFIX = "/redirected/api/edge"
@@ -875,6 +875,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status_code, JSONAPI, body[: len(body) // 2], when)
         elif kind == "reset-mid-body":
             self._send(status_code, JSONAPI, body, when, cut=len(body) // 2)
+        elif kind == "trickle":
+            assert faults is not None
+            self._send(status_code, JSONAPI, body, when, trickle=faults.slow_seconds)
         else:
             self._send(status_code, JSONAPI, body, when)
 
@@ -886,6 +889,7 @@ class _Handler(BaseHTTPRequestHandler):
         when: float,
         extra: dict[str, str] | None = None,
         cut: int | None = None,
+        trickle: float | None = None,
     ) -> None:
         self._mark(status, when)
         self.send_response(status)
@@ -896,6 +900,9 @@ class _Handler(BaseHTTPRequestHandler):
         if cut is not None:
             self.send_header("Connection", "close")
         self.end_headers()
+        if trickle is not None:
+            self._trickle(body, trickle)
+            return
         if cut is None:
             self.wfile.write(body)
             return
@@ -903,6 +910,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.close_connection = True
         _reset(self.connection)
+
+    def _trickle(self, body: bytes, seconds: float) -> None:
+        """Send ``body`` in pieces TRICKLE_GAP apart, so the whole takes about ``seconds``."""
+        pieces = max(2, round(seconds / TRICKLE_GAP))
+        size = max(1, -(-len(body) // pieces))
+        stopping = self.server.fake._stopping
+        try:
+            for start in range(0, len(body), size):
+                self.wfile.write(body[start : start + size])
+                self.wfile.flush()
+                if stopping.wait(TRICKLE_GAP):
+                    break
+        except OSError:  # the client gave up: that is the point
+            self.close_connection = True
 
 
 def _reset(sock: socket.socket) -> None:

@@ -100,6 +100,22 @@ class AnimerecApp(App[int]):
     def get_default_screen(self) -> Screen[Any]:
         return SearchScreen()
 
+    def on_mount(self) -> None:
+        """Say so when Core.open found the cache damaged: the user's data seems gone, and the
+        damaged file (kept, moved aside) is where to look for it."""
+        recovered = self.core.cache.recovered_from
+        if recovered is not None:
+            self.notify(
+                clean(
+                    f"The cache was damaged: it was moved aside to {recovered} and a fresh "
+                    "cache was started with the sample population."
+                ),
+                title="Cache damaged",
+                severity="warning",
+                markup=False,
+                timeout=20,
+            )
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide navigation keys that would lead to the screen already shown."""
         here = {
@@ -146,6 +162,24 @@ class AnimerecApp(App[int]):
         if note:
             self.offline_note = clean(note)
 
+    def retry_online(self) -> None:
+        """Before something the user asked of Kitsu: ask it again, even after a fall-back.
+
+        The core stays offline once Kitsu failed (right for one CLI command); a session lasts
+        longer than an outage, so each explicit search, fetch, refresh or crawl tries Kitsu
+        again. Offline mode chosen in the settings is kept. The banner stays up until Kitsu
+        really answers (:meth:`back_online`).
+        """
+        if not self.core.settings.offline:
+            self.core.went_offline = False
+
+    def back_online(self) -> None:
+        """Kitsu answered after a fall-back to the cache: lower the offline banner."""
+        if self.offline and not self.core.offline:
+            self.offline = False
+            self.offline_note = ""
+            self.notify("Kitsu answers again: back online.", timeout=3)
+
     # -- the flow ----------------------------------------------------------------------------
 
     def open_user(self, user: User) -> None:
@@ -159,6 +193,7 @@ class AnimerecApp(App[int]):
 
         if self.core.cache.has_library(user.id):
             return True
+        self.retry_online()
         if self.core.offline:
             self.notify(
                 clean(f"Offline, and {user.label} is not in the cache."),
@@ -197,18 +232,31 @@ class AnimerecApp(App[int]):
         """Re-fetch a cached user's library (incrementally), then let the screen reload."""
         from animerec_tui.tui.screens.progress import FetchScreen
 
+        if not user.is_sample:
+            self.retry_online()
         if self.core.offline or user.is_sample:
-            why = "a sample user is never fetched" if user.is_sample else "animerec is offline"
+            why = "a sample user is never fetched" if user.is_sample else "offline mode is on"
             self.notify(f"Nothing to refresh: {why}.", severity="warning")
             return
 
         def done(result: Any) -> None:
-            if result is not None:
+            if result is None:
+                return  # cancelled or failed: already said in a notification
+            if result.offline:  # Kitsu failed and the core served the cache instead
                 self.notify(
-                    f"{result.entries:,} entries, {result.favorites} favorites "
-                    f"({result.mode}, {result.requests} requests, {result.seconds:.1f}s)."
+                    clean(
+                        f"Could not refresh {user.label}: Kitsu cannot be reached. "
+                        "The cached library is unchanged."
+                    ),
+                    severity="warning",
+                    markup=False,
                 )
-                then()
+                return
+            self.notify(
+                f"{result.entries:,} entries, {result.favorites} favorites "
+                f"({result.mode}, {result.requests} requests, {result.seconds:.1f}s)."
+            )
+            then()
 
         self.push_screen(FetchScreen(user, refresh=True), done)
 

@@ -32,6 +32,12 @@ def clean(value: object, *, multiline: bool = False) -> str:
     return pattern.sub(_spell, str(value))
 
 
+def without_controls(value: str) -> str:
+    """``value`` minus its control characters, for text the user edits: spelled out like
+    :func:`clean` does, they would silently become part of what was typed."""
+    return _CONTROL.sub("", value)
+
+
 def inert(
     value: object, style: str = "", *, justify: str | None = None, multiline: bool = False
 ) -> Text:

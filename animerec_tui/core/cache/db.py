@@ -100,6 +100,22 @@ def _move_aside(path: Path) -> Path:
     return target
 
 
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``lock_path`` (released when the process dies)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; a double move-aside there is still only a rename
+        yield
+        return
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _user_from_row(row: sqlite3.Row) -> User:
     attrs = json.loads(row["attrs"] or "{}")
     extra = {k: attrs[k] for k in _USER_FIELDS if k in attrs}
@@ -163,15 +179,35 @@ class Cache:
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
-            if not recover or not _is_damage(exc):
+            if not _is_damage(exc):
+                raise CacheError(f"The cache {self.path} cannot be opened: {exc}.") from None
+            if not recover:
                 raise CacheError(self._damaged(exc)) from None
             self._close_quietly()
             try:
-                self.recovered_from = _move_aside(self.path)
-                _secure_path(self.path)
-                self._open()
+                self._recover()
             except (OSError, sqlite3.DatabaseError):
                 raise CacheError(self._damaged(exc)) from None
+
+    def _recover(self) -> None:
+        """Move the damaged file aside and start afresh, one process at a time.
+
+        Several processes can find the same damaged file at once (the TUI and a script). Under
+        the lock each opens the file again first: only the first one finds it still damaged
+        and moves it; the others find its fresh cache and share it, so no process is left
+        writing into a file another one has just moved away.
+        """
+        with _exclusive(self.path.with_name(self.path.name + ".lock")):
+            try:
+                self._open()
+                return
+            except sqlite3.DatabaseError as exc:
+                if not _is_damage(exc):
+                    raise
+                self._close_quietly()
+            self.recovered_from = _move_aside(self.path)
+            _secure_path(self.path)
+            self._open()
 
     def _damaged(self, exc: Exception) -> str:
         return (
@@ -185,10 +221,26 @@ class Cache:
         )
         self._db.row_factory = sqlite3.Row
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._db.execute("PRAGMA journal_mode = WAL")
+        self._wal()
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._migrate()
+
+    def _wal(self) -> None:
+        """Switch to WAL, waiting out other processes that are switching it at the same time.
+
+        SQLite answers "database is locked" to this pragma at once, without the busy handler,
+        while another connection holds the file (two processes starting on a new cache).
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
 
     def _close_quietly(self) -> None:
         db = getattr(self, "_db", None)
@@ -209,14 +261,15 @@ class Cache:
         self.close()
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise CacheError(
-                f"The cache {self.path} was written by a newer animerec (schema {version}); "
-                "upgrade animerec or point ANIMEREC_CACHE_DIR elsewhere."
-            )
-        while version < SCHEMA_VERSION:
+        # The version is read again inside each write transaction: two processes starting on
+        # a new (or just re-created) cache at once must not both run the same migration.
+        while True:
+            if self._schema_version() == SCHEMA_VERSION:
+                return  # the usual case: no write lock taken just to open the cache
             with self.transaction() as db:
+                version = self._schema_version()
+                if version == SCHEMA_VERSION:
+                    return
                 for statement in _split_sql(MIGRATIONS[version]):
                     db.execute(statement)
                 version += 1
@@ -226,6 +279,15 @@ class Cache:
                         "INSERT INTO meta VALUES ('cache_id', ?), ('data_version', '0')",
                         (uuid.uuid4().hex,),
                     )
+
+    def _schema_version(self) -> int:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise CacheError(
+                f"The cache {self.path} was written by a newer animerec (schema {version}); "
+                "upgrade animerec or point ANIMEREC_CACHE_DIR elsewhere."
+            )
+        return version
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -446,7 +508,15 @@ class Cache:
             "INSERT OR REPLACE INTO favorites VALUES (?, ?, ?, ?)",
             [(uid, int(f.anime_id), f.id, f.fav_rank) for f in library.favorites],
         )
-        entry_count = db.execute("SELECT COUNT(*) FROM entries WHERE uid = ?", (uid,)).fetchone()[0]
+        # counted from what is stored, so an incremental merge (whose ``library`` holds only
+        # the changed entries) records the whole library's counts, not the delta's
+        status_counts = {
+            STATUS_NAMES[code]: n
+            for code, n in db.execute(
+                "SELECT status, COUNT(*) FROM entries WHERE uid = ? GROUP BY status", (uid,)
+            )
+        }
+        entry_count = sum(status_counts.values())
         db.execute(
             "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -454,7 +524,7 @@ class Cache:
                 synced_at,
                 entry_count,
                 len(library.favorites),
-                json.dumps(library.status_counts),
+                json.dumps(status_counts),
                 source,
             ),
         )

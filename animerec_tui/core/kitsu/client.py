@@ -19,6 +19,7 @@ Design points, each learned from how Kitsu behaves (docs/kitsu-api.md):
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import random
 import re
@@ -49,6 +50,11 @@ from animerec_tui.core.settings import USER_AGENT, NetworkSettings
 T = TypeVar("T")
 
 ACCEPT = "application/vnd.api+json"
+
+_deadline: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextVar(
+    "kitsu_request_deadline", default=None
+)
+"""The running attempt's whole-request deadline; restarted when a request is really sent."""
 LIBRARY_FIELDS = (
     "status,progress,reconsumeCount,ratingTwenty,progressedAt,startedAt,finishedAt,updatedAt,anime"
 )
@@ -183,6 +189,7 @@ class KitsuClient:
         self._page_caps: dict[str, int] = {}
         self._reached = False
         timeout = max(self.network.timeout, 0.001)
+        self._timeout = timeout
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
             transport=transport,
@@ -222,6 +229,9 @@ class KitsuClient:
             if slot > now:
                 await self._sleep(slot - now)
         self._requests += 1
+        deadline = _deadline.get()
+        if deadline is not None:  # the clock starts now, not while waiting for a rate slot
+            deadline.reschedule(asyncio.get_running_loop().time() + self._timeout)
 
     def _clamp(self, path: str, params: dict[str, str]) -> dict[str, str]:
         cap = self._page_caps.get(path)
@@ -282,8 +292,18 @@ class KitsuClient:
         raise KitsuUnavailable(f"{self.shown_url} {tries}: {last}")
 
     async def _attempt(self, path: str, params: dict[str, str]) -> JsonObject:
+        # httpx's timeouts bound each connect, write and read, not the whole answer: a body
+        # that trickles in, a byte at a time, would hold a fetch forever. So ``timeout`` is
+        # also the most one request (each redirect hop anew) may take from send to last byte.
         try:
-            response = await self._http.get(path, params=params)
+            async with asyncio.timeout(None) as deadline:
+                token = _deadline.set(deadline)
+                try:
+                    response = await self._http.get(path, params=params)
+                finally:
+                    _deadline.reset(token)
+        except TimeoutError:
+            raise _Retry("unavailable", f"no full answer within {self._timeout:g}s") from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise KitsuUnavailable(
                 f"bad API address {self.shown_url!r} ({_describe(exc)})"

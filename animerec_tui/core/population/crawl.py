@@ -57,6 +57,8 @@ ANIME_PAGE = 20
 MAX_PASSES = 8
 """Passes over the seed user's anime (new random offsets each time) before giving up."""
 RANDOM_BATCH = 20
+UNUSABLE_LIMIT = 10
+"""Unusable answers (after retries), with not one usable, before the crawl stops and says so."""
 STATUS_WEIGHT = {"completed": 3.0, "current": 2.0, "on_hold": 1.0, "dropped": 0.5, "planned": 0.5}
 FAVORITE_BONUS = 3.0
 
@@ -195,6 +197,12 @@ class _Crawl:
         self.fetched = 0
         self.exhausted = False
         self.anime_counts: dict[str, int] = {}
+        self.answered = 0
+        """Kitsu answers this run could use (a discovery page, a user, a library)."""
+        self.unreadable: list[AnimerecError] = []
+        """Answers skipped because they could not be read or were rejected."""
+        self.unreadable_users: list[str] = []
+        self.start_cursor = (state["anime_cursor"], state.get("pass_found", 0))
         self._reconcile()
 
     def _reconcile(self) -> None:
@@ -228,6 +236,36 @@ class _Crawl:
     @property
     def target(self) -> int:
         return int(self.state["target"])
+
+    def unusable_error(self) -> AnimerecError | None:
+        """Why a run that cached no one failed, when every answer Kitsu gave was unusable.
+
+        Skipping one odd answer keeps a crawl going; skipping *all* of them would end it as
+        "no more candidates" with nothing said, when the truth is that Kitsu (or something
+        between) is sending garbage.
+        """
+        if self.fetched or self.answered or not self.unreadable:
+            return None
+        last = self.unreadable[-1]
+        detail = getattr(last, "detail", None) or str(last)
+        return BadResponse(
+            f"none of its {len(self.unreadable)} answers to this crawl were usable "
+            f"(last: {detail}); progress is saved, run the crawl again to resume."
+        )
+
+    def note_unusable(self, exc: AnimerecError) -> None:
+        """Skip one unusable answer, but stop once nothing Kitsu sends can be used."""
+        self.unreadable.append(exc)
+        if len(self.unreadable) >= UNUSABLE_LIMIT:
+            failed = self.unusable_error()
+            if failed is not None:
+                raise failed
+
+    def rewind(self) -> None:
+        """Undo this run's skips and anime pages, so a resume asks Kitsu for them again."""
+        self.skipped[:] = [u for u in self.skipped if u not in self.unreadable_users]
+        self.queue[:0] = [u for u in self.unreadable_users if u not in self.queue]
+        self.state["anime_cursor"], self.state["pass_found"] = self.start_cursor
 
     def report(self) -> None:
         if self.progress is None:
@@ -285,8 +323,10 @@ class _Crawl:
             if not entries and total > 0 and offset > 0:
                 offset = self.rng.randrange(0, max(1, total - ANIME_PAGE + 1))
                 entries, total = await self.client.anime_entries(anime_id, ANIME_PAGE, offset)
-        except (KitsuRequestRejected, BadResponse):
+        except (KitsuRequestRejected, BadResponse) as exc:
+            self.note_unusable(exc)
             return 0  # one odd anime must not end the crawl
+        self.answered += 1
         return self._add_candidates([e.user_id for e in entries if e.user_id])
 
     async def _discover_random(self) -> bool:
@@ -341,15 +381,21 @@ class _Crawl:
         """Fetch and cache one candidate; False when it is skipped (missing, too small)."""
         try:
             # In random mode one cheap request weeds out missing ids and empty libraries.
-            if (
-                self.state["mode"] == "random"
-                and await self.client.library_count(uid) < self.min_entries
-            ):
-                return False
+            if self.state["mode"] == "random":
+                small = await self.client.library_count(uid) < self.min_entries
+                self.answered += 1
+                if small:
+                    return False
             user = await self.client.get_user(uid)
             library = await self.client.fetch_library(user)
-        except (UserNotFound, KitsuRequestRejected, BadResponse):
+        except UserNotFound:
+            self.answered += 1
             return False
+        except (KitsuRequestRejected, BadResponse) as exc:
+            self.unreadable_users.append(uid)
+            self.note_unusable(exc)
+            return False
+        self.answered += 1
         if len(library.entries) < self.min_entries:
             return False
         self.cache.save_library(library, synced_at=_now(), source="kitsu")
@@ -486,9 +532,16 @@ async def crawl(
         await job.run()
     finally:
         cancelled = bool(cancel is not None and cancel.is_set())
-        state["finished"] = len(job.done) >= job.target or (job.exhausted and not cancelled)
+        failed = job.unusable_error()
+        if failed is not None:
+            job.rewind()
+        state["finished"] = len(job.done) >= job.target or (
+            job.exhausted and not cancelled and failed is None
+        )
         with contextlib.suppress(AnimerecError, OSError):
             job.save_state()
+    if failed is not None and not cancelled:
+        raise failed
     return CrawlSummary(
         mode=mode,
         around=around,

@@ -13,6 +13,10 @@ Both are written to a temporary file in the same folder and ``os.replace``d into
 leaves either the previous model or the new one, never a mix (a JSON whose ``.npz`` digest does
 not match is reported as corrupt). Any problem loading is a :class:`ModelError` with one line;
 callers retrain.
+
+A writer killed mid-save (SIGKILL, power loss: no ``finally`` runs) leaves its temporary file
+behind, as big as a model. Temporary names carry the writer's pid, and the next save removes
+those whose writer is gone (or that are a day old), so kills cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -86,10 +90,21 @@ def meta_path(model_dir: Path, kind: str) -> Path:
     return model_dir / f"{kind}.json"
 
 
+TEMP_SUFFIX = ".tmp"
+STALE_TEMP_SECONDS = 24 * 3600
+"""A temporary file this old is abandoned whoever wrote it (a save takes seconds)."""
+
+
 def _atomic_write(path: Path, write: Any) -> None:
-    """Write through a temp file in the same folder, fsync, then rename over ``path``."""
+    """Write through a temp file in the same folder, fsync, then rename over ``path``.
+
+    The temp file is ``.<name>.<pid>.<random>.tmp``: the pid lets :func:`_sweep_temp_files`
+    tell a killed writer's leftover from a save in progress in another process.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -100,6 +115,39 @@ def _atomic_write(path: Path, write: Any) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _writer_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still be writing (True when that cannot be told)."""
+    if os.name != "posix":  # no safe liveness probe (os.kill(pid, 0) signals on Windows)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
+
+
+def _sweep_temp_files(model_dir: Path) -> None:
+    """Remove temporary files left by writers that were killed mid-save.
+
+    Only files named by :func:`_atomic_write` are touched, and only when the process that
+    named them no longer exists or they are older than :data:`STALE_TEMP_SECONDS`, so a save
+    running in another process at the same moment keeps its file.
+    """
+    now = time.time()
+    for tmp in model_dir.glob(f".*{TEMP_SUFFIX}"):
+        parts = tmp.name[1 : -len(TEMP_SUFFIX)].rsplit(".", 2)
+        pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+        try:
+            stale = now - tmp.stat().st_mtime > STALE_TEMP_SECONDS
+        except OSError:
+            continue
+        if stale or (pid is not None and pid != os.getpid() and not _writer_alive(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def _sha256(path: Path) -> str:
@@ -122,6 +170,7 @@ def save_model(
     model's own under an ``x_`` prefix.
     """
     model_dir.mkdir(parents=True, exist_ok=True)
+    _sweep_temp_files(model_dir)
     meta.kind = model.kind
     meta.model = model.meta()
     meta.format_version = FORMAT_VERSION

@@ -146,8 +146,9 @@ class PopulationScreen(AnimerecScreen):
         self.load()
 
     def action_crawl(self) -> None:
+        self.animerec.retry_online()
         if self.core.offline:
-            self.notify("Crawling needs Kitsu, and animerec is offline.", severity="warning")
+            self.notify("Crawling needs Kitsu, and offline mode is on.", severity="warning")
             return
         from animerec_tui.tui.screens.progress import CrawlScreen
 

@@ -85,8 +85,10 @@ class FetchScreen(AnimerecModal["FetchResult | None"]):
             return
         if state == WorkerState.SUCCESS:
             result: FetchResult = worker.result  # type: ignore[assignment]
-            if result.offline:
-                self.animerec.go_offline(result.note)
+            if result.offline:  # its note says "cached data", not why: keep the banner's reason
+                self.animerec.go_offline(None)
+            elif result.mode != "cached":
+                self.animerec.back_online()
             self.dismiss(result)
             return
         if state == WorkerState.CANCELLED:
@@ -172,6 +174,7 @@ class CrawlScreen(AnimerecModal[Any]):
         if state == WorkerState.SUCCESS:
             summary = worker.result
             text = summary.summary() if hasattr(summary, "summary") else "Crawl finished."
+            self.animerec.back_online()
             self.notify(inert(text).plain, markup=False)
             self.dismiss(summary)
             return

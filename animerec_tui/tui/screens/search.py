@@ -17,12 +17,17 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label
 from textual.worker import Worker, WorkerState
 
-from animerec_tui.core.records import User
+from animerec_tui.core.records import SAMPLE_NAME_PREFIX, SAMPLE_PREFIX, User
 from animerec_tui.tui.screens.base import WorkerAware
-from animerec_tui.tui.text import inert, number
+from animerec_tui.tui.text import inert, number, without_controls
 from animerec_tui.tui.widgets.banner import OfflineBanner
 
 HINT = "Type a Kitsu name, slug or id (or 'sample') and press Enter."
+
+
+def asks_kitsu(query: str) -> bool:
+    """Whether ``Core.search`` sends this query to Kitsu (sample ids and names never go)."""
+    return not query.strip().startswith((SAMPLE_PREFIX, SAMPLE_NAME_PREFIX))
 
 
 class SearchInput(Input):
@@ -31,6 +36,14 @@ class SearchInput(Input):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "submit", "Search", id="search-submit")
     ]
+
+    def validate_value(self, value: str) -> str:
+        """Drop control characters, whichever way they came in (a paste, mostly).
+
+        Input draws its value as is, so a pasted escape sequence would reach the terminal raw;
+        no Kitsu name, slug or id needs one.
+        """
+        return without_controls(value)
 
 
 class ResultsTable(DataTable[Any]):
@@ -107,6 +120,8 @@ class SearchScreen(WorkerAware, Screen[None]):
         if not query:
             self.notify("Type a name, slug or id first.", severity="warning")
             return
+        if asks_kitsu(query):
+            self.animerec.retry_online()
         self._show_cached(query)
         self.search(query)
 
@@ -131,6 +146,8 @@ class SearchScreen(WorkerAware, Screen[None]):
         result = await self.core.search(query)
         if result.offline:
             self.animerec.go_offline(result.note)
+        elif asks_kitsu(query):
+            self.animerec.back_online()
         cached_ids = self.core.cache.cached_user_ids()
         self._fill([(h.user, h.user.id in cached_ids, h.sample, h.source) for h in result.hits])
         where = "cache and Kitsu" if not result.offline else "cache (offline)"
