@@ -7,13 +7,28 @@ Test files with their own needs (bigger populations, module scope) define their 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import astuple
+from typing import Any
 
 import pytest
 
+from animerec_tui.core.cache import Cache
 from animerec_tui.fakekitsu import HOSTILE_NAME, HOSTILE_TITLE, Dataset, FakeKitsu
 
 HOSTILE_ANIME_ID = "99999"
 R18_ANIME_ID = "99998"
+
+
+def library_snapshot(cache: Cache, user_id: str) -> tuple[Any, ...] | None:
+    """Everything a user's cached library holds, order-independent: equal snapshots mean no
+    entry, favourite or anime field was lost or changed."""
+    lib = cache.library(user_id)
+    if lib is None:
+        return None
+    entries = sorted(astuple(e) for e in lib.entries)
+    favorites = sorted(astuple(f) for f in lib.favorites)
+    anime = sorted((a.id, a.title, a.subtype, a.episode_count) for a in lib.anime.values())
+    return (lib.user.id, entries, favorites, anime)
 
 
 def build_small_dataset() -> Dataset:

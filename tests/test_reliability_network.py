@@ -18,13 +18,12 @@ import shutil
 import subprocess
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_support import run_cli
-from conftest import build_small_dataset
+from conftest import build_small_dataset, library_snapshot
 
 import animerec_tui.fakekitsu.server as fake_server
 from animerec_tui.core.cache import Cache
@@ -72,17 +71,8 @@ def json_lines(done: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
 
 def snapshot(cache_dir: Path, user_id: str) -> tuple[Any, ...] | None:
     """Everything a user's cached library holds, order-independent."""
-    cache = Cache(cache_dir / "animerec.sqlite3")
-    try:
-        lib = cache.library(user_id)
-        if lib is None:
-            return None
-        entries = sorted(astuple(e) for e in lib.entries)
-        favorites = sorted(astuple(f) for f in lib.favorites)
-        anime = sorted((a.id, a.title, a.subtype, a.episode_count) for a in lib.anime.values())
-        return (lib.user.id, entries, favorites, anime)
-    finally:
-        cache.close()
+    with Cache(cache_dir / "animerec.sqlite3") as cache:
+        return library_snapshot(cache, user_id)
 
 
 def reference(api: str, user_id: str, where: Path) -> tuple[Any, ...]:

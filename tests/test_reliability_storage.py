@@ -17,7 +17,7 @@ from conftest import build_small_dataset
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.services import Core
 from animerec_tui.core.settings import load_settings
-from animerec_tui.fakekitsu import FakeKitsu
+from animerec_tui.fakekitsu import Dataset, FakeKitsu
 
 SMALL_MODEL = "[model]\nfactors = 8\niterations = 2\n"
 
@@ -241,20 +241,27 @@ def test_bad_model_is_retrained_and_says_why(
 # -- concurrency: train while another process fetches ----------------------------------------
 
 
+def _beside_training(cache: Path, ds: Dataset, *writer: str) -> str:
+    """Run ``animerec train`` and a writing command on one cache at once; both must succeed
+    with no "database is locked" and no traceback. Returns the writer's stdout."""
+    with FakeKitsu(ds, latency=0.02) as kitsu:
+        trainer = _popen(cache, "train", "--iterations", "6", api=kitsu.url)
+        writing = _popen(cache, *writer, api=kitsu.url)
+        out_w, err_w = writing.communicate(timeout=120)
+        _out_t, err_t = trainer.communicate(timeout=120)
+    assert writing.returncode == 0, err_w
+    assert trainer.returncode == 0, err_t
+    for text in (err_w, err_t):
+        assert "locked" not in text and "Traceback" not in text, text
+    return out_w
+
+
 def test_train_while_fetching_into_the_same_cache(tmp_path: Path, template: Path) -> None:
     cache = tmp_path / "cache"
     shutil.copytree(template, cache)
     ds = build_small_dataset()
     users = ["alice", "1002", "1003", "mallory", *[u for u in ds.users if u.startswith("50")][:8]]
-    with FakeKitsu(ds, latency=0.02) as kitsu:
-        trainer = _popen(cache, "train", "--iterations", "6", api=kitsu.url)
-        fetcher = _popen(cache, "fetch", *users, "--json", api=kitsu.url)
-        out_f, err_f = fetcher.communicate(timeout=120)
-        _out_t, err_t = trainer.communicate(timeout=120)
-    assert fetcher.returncode == 0, err_f
-    assert trainer.returncode == 0, err_t
-    for text in (err_f, err_t):
-        assert "locked" not in text and "Traceback" not in text, text
+    out_f = _beside_training(cache, ds, "fetch", *users, "--json")
     assert len(out_f.strip().splitlines()) == len(users)
     c = Cache(cache / "animerec.sqlite3")
     try:
@@ -274,17 +281,9 @@ def test_train_while_crawling_into_the_same_cache(tmp_path: Path, template: Path
     (cache / "settings.toml").write_text(
         SMALL_MODEL + "[crawl]\nrequests_per_second = 200.0\nconcurrency = 4\n", encoding="utf-8"
     )
-    with FakeKitsu(build_small_dataset(), latency=0.02) as kitsu:
-        trainer = _popen(cache, "train", "--iterations", "6", api=kitsu.url)
-        crawler = _popen(
-            cache, "crawl", "--around", "alice", "--max-users", "6", "--json", api=kitsu.url
-        )
-        out_c, err_c = crawler.communicate(timeout=120)
-        _out_t, err_t = trainer.communicate(timeout=120)
-    assert crawler.returncode == 0, err_c
-    assert trainer.returncode == 0, err_t
-    for text in (err_c, err_t):
-        assert "locked" not in text and "Traceback" not in text, text
+    out_c = _beside_training(
+        cache, build_small_dataset(), "crawl", "--around", "alice", "--max-users", "6", "--json"
+    )
     summary = json.loads(out_c)
     assert summary["new_users"] == 6
     with Cache(cache / "animerec.sqlite3") as c:

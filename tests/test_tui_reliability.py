@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import library_snapshot
 from test_tui_support import (
     SIZE,
     cell_texts,
@@ -130,17 +130,6 @@ def healthy(app: RecordingApp) -> None:
     assert app.is_running
 
 
-def snapshot(cache: Cache, user_id: str) -> tuple[Any, ...] | None:
-    """Everything a user's cached library holds, order-independent."""
-    lib = cache.library(user_id)
-    if lib is None:
-        return None
-    entries = sorted(astuple(e) for e in lib.entries)
-    favorites = sorted(astuple(f) for f in lib.favorites)
-    anime = sorted((a.id, a.title, a.subtype, a.episode_count) for a in lib.anime.values())
-    return (lib.user.id, entries, favorites, anime)
-
-
 class Reference:
     """Clean fetches of the same users from the same server, into a cache of their own."""
 
@@ -157,7 +146,7 @@ class Reference:
     async def library(self, user_id: str) -> tuple[Any, ...]:
         assert self.kitsu.faults is None, "a reference is only taken with no fault pending"
         await self.core.fetch(user_id)
-        snap = snapshot(self.core.cache, user_id)
+        snap = library_snapshot(self.core.cache, user_id)
         assert snap is not None
         return snap
 
@@ -240,7 +229,7 @@ async def test_transient_faults_at_every_stage_end_in_complete_data(
         await settle(pilot)
         assert kitsu.faults.injected == EVERY_KIND_TWICE
         kitsu.faults = None
-        assert snapshot(core.cache, "1001") == await reference.library("1001")
+        assert library_snapshot(core.cache, "1001") == await reference.library("1001")
         await until(pilot, lambda: len(rows(app, "#entries")) == 120, "120 entries shown")
 
         # refresh: an incremental sync of the entries changed on Kitsu since
@@ -252,7 +241,7 @@ async def test_transient_faults_at_every_stage_end_in_complete_data(
         kitsu.faults = None
         await settle(pilot)
         assert "(incremental, " in app.messages()[-1], app.seen[told:]
-        assert snapshot(core.cache, "1001") == await reference.library("1001")
+        assert library_snapshot(core.cache, "1001") == await reference.library("1001")
 
         # crawl around the current user (alice)
         await pilot.press("f5")
@@ -267,7 +256,7 @@ async def test_transient_faults_at_every_stage_end_in_complete_data(
         new = core.cache.cached_user_ids() - before
         assert len(new) == 3
         for uid in sorted(new):
-            assert snapshot(core.cache, uid) == await reference.library(uid), uid
+            assert library_snapshot(core.cache, uid) == await reference.library(uid), uid
         await wait_for_screen(pilot, "population", timeout=WAIT)
         await settle(pilot)
 
@@ -298,7 +287,7 @@ async def test_error_118_in_the_app_retries_with_the_allowed_page_size(
         await until(pilot, lambda: len(rows(app, "#entries")) == 120, "120 entries shown")
         assert not app.messages("error")
         healthy(app)
-    assert snapshot(core.cache, "1001") == await reference.library("1001")
+    assert library_snapshot(core.cache, "1001") == await reference.library("1001")
 
 
 # -- persistent faults: a clear message at every stage, the app carries on -------------------
@@ -373,7 +362,7 @@ async def test_persistent_faults_in_refresh(
     """ctrl+r on a cached library: it stays as it was and the user is told why."""
     core = open_core(online_settings(seeded_dir, kitsu, attempts=2))
     await core.fetch("1001")
-    alice = snapshot(core.cache, "1001")
+    alice = library_snapshot(core.cache, "1001")
     app = RecordingApp(core)
     async with app.run_test(size=FAULT_SIZE) as pilot:
         await find(pilot, "alice")
@@ -390,7 +379,7 @@ async def test_persistent_faults_in_refresh(
                 assert "cannot read" in said[-1][2], said
             else:
                 assert said[-1][2].startswith("Could not refresh alice: Kitsu"), said
-            assert snapshot(core.cache, "1001") == alice, kind
+            assert library_snapshot(core.cache, "1001") == alice, kind
             await until(pilot, lambda: len(rows(app, "#entries")) == 120, "120 entries shown")
         healthy(app)
 

@@ -24,7 +24,6 @@ does not change when other users are added before it.
 from __future__ import annotations
 
 import bisect
-import gzip
 import itertools
 import json
 import math
@@ -33,7 +32,6 @@ import re
 import threading
 import time
 from collections.abc import Iterable
-from importlib import resources
 from typing import Any
 
 Record = dict[str, Any]
@@ -632,8 +630,9 @@ def _num(value: str) -> int:
 def sample_catalogue(limit: int) -> list[dict[str, Any]]:
     """The ``limit`` most-watched anime of the bundled sample population (real Kitsu ids and
     titles), as rows for :meth:`Dataset.add_catalogue`."""
-    raw = resources.files("animerec_tui").joinpath("data", "sample.json.gz").read_bytes()
-    columns = json.loads(gzip.decompress(raw))["anime"]
+    from animerec_tui.core.population.sample import load_sample  # the one sample reader
+
+    columns = load_sample()["anime"]
     rows = [
         {
             "id": anime_id,
