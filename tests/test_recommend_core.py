@@ -15,7 +15,8 @@ from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import Cancelled, ModelError
 from animerec_tui.core.recommend import persist, service
 from animerec_tui.core.recommend.matrix import Confidence, build_interactions
-from animerec_tui.core.recommend.models import ALSModel, top_n
+from animerec_tui.core.recommend.models import ALSModel
+from animerec_tui.core.recommend.ranking import top_n
 from animerec_tui.core.records import Anime, Favorite, Library, LibraryEntry, User
 from animerec_tui.core.settings import ModelParams, Settings, Weights
 

@@ -38,6 +38,7 @@ from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import AnimerecError
 from animerec_tui.core.recommend.matrix import LIKED_MIN_RATING, Interactions, build_interactions
 from animerec_tui.core.recommend.models import CancelEvent, Model, _check, make_model
+from animerec_tui.core.recommend.ranking import top_k
 from animerec_tui.core.settings import ModelParams, Settings
 
 SEED = 20240601
@@ -109,7 +110,9 @@ class Metrics:
     users: int
 
 
-def ranking_metrics(scores: np.ndarray, test: np.ndarray, k: int) -> dict[str, np.ndarray]:
+def ranking_metrics(
+    scores: np.ndarray, test: np.ndarray, k: int, tiebreak: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Per-user metrics for a dense block.
 
     ``scores`` (users x items): ``-inf`` marks training items (not candidates); ``test`` is the
@@ -118,10 +121,7 @@ def ranking_metrics(scores: np.ndarray, test: np.ndarray, k: int) -> dict[str, n
     """
     _b, n_items = scores.shape
     k_eff = min(k, n_items)
-    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    topk = np.take_along_axis(part, order, axis=1)
+    topk = top_k(scores, k_eff, tiebreak)
     topk_valid = np.take_along_axis(scores, topk, axis=1) > -np.inf
     hits = np.take_along_axis(test, topk, axis=1) & topk_valid
     n_test = test.sum(axis=1)
@@ -171,6 +171,7 @@ def score_model(
     sums = {"precision": 0.0, "recall": 0.0, "ap": 0.0, "ndcg": 0.0}
     auc_sum, auc_n = 0.0, 0
     seen = np.zeros(n_items, dtype=bool)
+    popularity = np.diff(train.tocsc().indptr)  # ties: the more listed anime first, as served
     for start in range(0, len(users), block):
         _check(cancel, "Evaluation")
         rows = users[start : start + block]
@@ -179,7 +180,7 @@ def score_model(
         r_idx = np.repeat(np.arange(len(rows)), np.diff(tr.indptr))
         scores[r_idx, tr.indices] = -np.inf
         test = data.test[rows].toarray() > 0
-        got = ranking_metrics(scores, test, k)
+        got = ranking_metrics(scores, test, k, popularity)
         for key in sums:
             sums[key] += float(got[key].sum())
         finite = ~np.isnan(got["auc"])

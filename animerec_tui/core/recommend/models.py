@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from animerec_tui.core.errors import Cancelled, ModelError
 from animerec_tui.core.recommend.matrix import Confidence
+from animerec_tui.core.recommend.ranking import top_n
 from animerec_tui.core.settings import ModelParams
 
 Progress = Callable[..., None]
@@ -140,20 +141,6 @@ class Model(ABC):
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_users: int, n_items: int
     ) -> Model:
         """Rebuild from saved state; raise ModelError when shapes disagree with the id maps."""
-
-
-def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n`` best finite-or-unscored entries, sorted by score descending (ties: lower index).
-
-    Sorting the *scores* (not the ids, the notebook's bug) is what the ordering test pins.
-    """
-    valid = np.flatnonzero(scores > EXCLUDED)
-    if valid.size == 0 or n <= 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-    s = scores[valid]
-    part = np.argpartition(-s, n - 1)[:n] if n < valid.size else np.arange(valid.size)
-    order = part[np.lexsort((valid[part], -s[part]))]
-    return valid[order], s[order]
 
 
 def _require(arrays: dict[str, np.ndarray], name: str, shape: tuple[int | None, ...]) -> np.ndarray:

@@ -31,7 +31,6 @@ from animerec_tui.core.recommend.models import (
     _check,
     make_model,
     one_blas_thread,
-    top_n,
 )
 from animerec_tui.core.recommend.persist import (
     ModelMeta,
@@ -39,6 +38,7 @@ from animerec_tui.core.recommend.persist import (
     meta_path,
     save_model,
 )
+from animerec_tui.core.recommend.ranking import top_n
 from animerec_tui.core.records import Anime
 from animerec_tui.core.settings import ModelParams, Settings, Weights
 
@@ -380,7 +380,7 @@ def recommend(
             rows = None if row is None else np.array([row])
             scores = loaded.model.scores(lib.row, rows)[0].astype(np.float64)
         scores[mask] = EXCLUDED
-        items, item_scores = top_n(scores, n)
+        items, item_scores = top_n(scores, n, loaded.item_counts)
         because = loaded.model.because(lib.row, items) if lib.row.nnz else [[] for _ in items]
     ids = {int(loaded.anime_ids[i]) for i in items}
     ids |= {int(loaded.anime_ids[j]) for group in because for j in group}
