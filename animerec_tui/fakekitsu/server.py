@@ -5,9 +5,16 @@ concurrency caps and redirects only meet reality through sockets. The behaviour 
 here is the one written down in docs/kitsu-api.md (Kitsu on jsonapi-resources 0.9): paging
 limits and ``links``, filters and their errors, sparse fieldsets, ``include``, the
 ``statusCounts`` meta, anonymous visibility, Accept negotiation. Where the doc is silent the
-jsonapi-resources rule is followed, e.g. relationship linkage ``data`` is present only when
-the relationship is included or named in ``fields[...]`` (the recorded nested-route responses
-have none), and unknown top-level / page parameters answer 400 code ``"105"``.
+jsonapi-resources rule is followed, e.g. unknown top-level / page parameters answer 400 code
+``"105"``.
+
+Relationship linkage (``relationships.X.data``) is sent only for relationships named in
+``include``, never because ``X`` is listed in ``fields[...]``: Kitsu serialises with
+jsonapi-resources 0.9's serializer (kitsu-server ``vendor/resource_serializer.rb``, loaded by
+``config/initializers/jsonapi-resources.rb``, which sets no ``always_include_*_linkage_data``):
+``link_object_to_one`` adds ``data`` only when ``include_linkage`` (the relationship's include
+directive) is set. ``fields[type]`` only decides which relationships appear at all
+(``supplying_relationship_fields``). The recorded responses agree (tests/test_conformance.py).
 
 Standard library only: ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive, one thread per
 connection) in a background thread.
@@ -93,9 +100,11 @@ ANIME_RELS = (
     "animeStaff",
 )
 FAVORITE_RELS = ("user", "item")
+CHARACTER_RELS = ("primaryMedia", "castings", "mediaCharacters", "quotes")
+"""kitsu-server ``app/resources/character_resource.rb``; recorded in the favourites fixture."""
 _KEBAB = {
     name: re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-    for name in (*ENTRY_RELS, *USER_RELS, *ANIME_RELS, *FAVORITE_RELS)
+    for name in (*ENTRY_RELS, *USER_RELS, *ANIME_RELS, *FAVORITE_RELS, *CHARACTER_RELS)
 }
 _STATUS_KEYS = (
     ("current", "current"),
@@ -335,6 +344,12 @@ class KitsuApi:
         linkage: dict[str, dict[str, str] | None],
         base: str,
     ) -> dict[str, Any]:
+        """One resource object as jsonapi-resources 0.9 builds it (kitsu-server
+        ``vendor/resource_serializer.rb`` ``object_hash``): ``links.self``; the attributes
+        ``fields[type]`` lists (``supplying_attribute_fields``; all without it); every
+        relationship ``fields[type]`` lists, each with ``links.self``/``links.related``
+        (``link_object_to_one``), and ``data`` only for those in ``linkage`` (the included
+        ones, see :meth:`_linked`); empty ``attributes``/``relationships`` are left out."""
         rid = record["id"]
         self_url = f"{base}/{url_type}/{rid}"
         res: dict[str, Any] = {"id": rid, "type": rtype, "links": {"self": self_url}}
@@ -370,8 +385,14 @@ class KitsuApi:
 
     @staticmethod
     def _linked(rel: str, fields: set[str] | None, included: set[str]) -> bool:
-        """jsonapi-resources gives linkage data for included or explicitly requested rels."""
-        return rel in included or (fields is not None and rel in fields)
+        """Linkage ``data`` only for included relationships: ``link_object_to_one`` in
+        kitsu-server ``vendor/resource_serializer.rb`` (jsonapi-resources 0.9) sets ``data``
+        only ``if include_linkage``, and Kitsu enables no ``always_include_*_linkage_data``.
+        ``fields`` does not add linkage; it only hides relationships it does not list
+        (``supplying_relationship_fields``; see :meth:`resource`). Recorded: the crawl-linkage
+        case (``filter[animeId]`` with ``user`` in ``fields`` but not in ``include``: no
+        ``data``) and every fixture in tests/fixtures/kitsu/recorded/."""
+        return rel in included  # ``fields`` is deliberately not consulted
 
     def _entries_doc(
         self,
@@ -470,9 +491,13 @@ class KitsuApi:
     # -- users -----------------------------------------------------------------------------------
 
     def users(self, q: Query, base: str) -> dict[str, Any]:
-        q.check_filters(("slug", "name", "query", "id"))
+        q.check_filters(("slug", "name", "query", "id", "self"))
         limit, offset = q.paging(MAX_LIMIT)
         users = list(self.ds.users.values())
+        if q.filter("self") is not None:
+            # kitsu-server user_resource.rb ``filter :self``: ``where(id: current_user&.id)``,
+            # and every request here is anonymous, so nobody.
+            users = []
         if (ids := q.filter("id")) is not None:
             wanted = {i.strip() for i in ids.split(",")}
             users = [u for u in users if u["id"] in wanted]
@@ -653,7 +678,7 @@ class KitsuApi:
             "image": None,
         }
         return self.resource(
-            "characters", "characters", record, q.fields.get("characters"), (), {}, base
+            "characters", "characters", record, q.fields.get("characters"), CHARACTER_RELS, {}, base
         )
 
     # -- anime -----------------------------------------------------------------------------------
