@@ -370,7 +370,7 @@ def _library_requests(log: list[Any]) -> set[str]:
             and q.get("page[offset]", "0") == "0"
             and q.get("page[limit]") != "1"
         ):
-            users.add(q["filter[userId]"])
+            users.update(q["filter[userId]"].split(","))  # a crawl batches users: a,b,c
     return users
 
 

@@ -24,6 +24,7 @@ import pytest
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import BadInput
 from animerec_tui.core.population.crawl import (
+    FAILED_KEY,
     STATE_KEY,
     CrawlProgress,
     anime_order,
@@ -33,6 +34,7 @@ from animerec_tui.core.population.crawl import (
 from animerec_tui.core.records import Anime, Library, LibraryEntry, User
 from animerec_tui.core.settings import CrawlSettings, NetworkSettings, Settings
 from animerec_tui.fakekitsu import Dataset, FakeKitsu
+from tests.cli_support import run_cli
 
 FAST_NET = NetworkSettings(max_attempts=4, backoff_base=0.01, backoff_max=0.05, timeout=10.0)
 SEED_USER = "1001"
@@ -92,14 +94,16 @@ def _log(server: FakeKitsu) -> list[tuple[float | None, str, dict[str, str]]]:
 
 
 def _library_requests(server: FakeKitsu, start: int = 0) -> list[str]:
-    """User ids whose library (first page) was requested, in order, from log index start."""
+    """User ids whose library (first page) was requested, in order, from log index start
+    (a crawl asks for several users' at once: ``filter[userId]=a,b,c``)."""
     return [
-        q["filter[userId]"]
+        uid
         for _, path, q in _log(server)[start:]
         if path.endswith("library-entries")
         and "filter[userId]" in q
         and q.get("page[offset]", "0") == "0"
         and q.get("page[limit]") != "1"
+        for uid in q["filter[userId]"].split(",")
     ]
 
 
@@ -321,3 +325,96 @@ def test_sigkill_half_way_then_resume(tmp_path: Path, server: FakeKitsu) -> None
     assert before <= after and len(after) == 30
     refetched = set(_library_requests(server, mark)) & before
     assert not refetched
+
+
+# -- the real API's request pattern; one user failing for good ---------------------------------
+
+CASES = Path(__file__).parent / "fixtures" / "kitsu" / "cases"
+CLI_SETTINGS = (
+    "[crawl]\nconcurrency = 3\nrequests_per_second = 0.0\nmin_entries = 5\n"
+    "[network]\nmax_attempts = 3\nbackoff_base = 0.01\nbackoff_max = 0.05\n"
+)
+
+
+def _cli_cache(tmp_path: Path) -> Path:
+    cache = tmp_path / "cli-cache"
+    cache.mkdir()
+    (cache / "settings.toml").write_text(CLI_SETTINGS, encoding="utf-8")
+    return cache
+
+
+def _recorded_answer(name: str) -> tuple[int, bytes]:
+    """(status, body) of a recorded raw HTTP answer (status line, headers, blank, body)."""
+    raw = (CASES / name).read_bytes()
+    head, _, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    return int(head.split()[1]), body
+
+
+def test_crawl_around_60_on_the_real_request_pattern(tmp_path: Path, server: FakeKitsu) -> None:
+    """Issue 11's done-when: against a fake that links only included relationships (as
+    jsonapi-resources 0.9.12 does), ``crawl --around alice --max-users 60`` caches 60 new
+    users and exits 0; every discovery page asks ``include=user`` with a small fieldset, and
+    no candidate needs a ``/users/{id}`` of its own."""
+    cache = _cli_cache(tmp_path)
+    done = run_cli(cache, server.url, "crawl", "--around", "alice", "--max-users", "60", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["new_users"] == 60 and summary["finished"] and summary["failed"] == 0
+    with Cache(cache / "animerec.sqlite3") as db:
+        assert len(_crawled(db)) == 60
+    discovery = [q for _, p, q in _log(server) if "filter[animeId]" in q]
+    assert discovery and all(q["include"] == "user" for q in discovery)
+    assert all(q["fields[users]"].count(",") < 10 for q in discovery)  # a small fieldset
+    lookups = [p for _, p, _ in _log(server) if p.startswith("/users/")]
+    assert lookups == [], lookups  # user records came included
+    assert summary["requests"] / 60 <= 1.6
+
+
+def test_one_user_failing_for_good_is_skipped_and_remembered(tmp_path: Path) -> None:
+    """Case crawl-one-user-500: Kitsu answers every request for one candidate's library
+    with its HTML 500 page (as recorded) while all else answers. The crawl skips that user,
+    finishes the others and exits 0, counting it; the next crawl never asks for it again.
+
+    The neighbourhood is small enough (each anime has fewer owners than a discovery page
+    holds) that the crawl meets every user, the broken one included, whatever its seed.
+    """
+    status, body = _recorded_answer("library-entries_user20007.http")
+    assert status == 500 and b"something went wrong" in body
+    ds = Dataset(seed=9)
+    ds.add_anime(n=40)
+    ds.add_user(id=SEED_USER, name="alice", slug="alice", entries=ds_visible(ds), favorites=3)
+    ds.add_population(n_users=12, first_id=5000, min_entries=5, max_entries=25)
+    bad = "20007"
+    ds.add_user(id=bad, name="broken", slug=None, entries=15, favorites=2)
+    others = {u for u, es in ds.entries.items() if len(es) >= 5} - {SEED_USER, bad}
+    with FakeKitsu(ds, latency=0.0) as server:
+        real_handle = server.api.handle
+
+        def handle(raw_path: str, accept: str | None, host: str) -> tuple[int, bytes]:
+            query = parse_qs(urlsplit(raw_path).query)
+            owners = ",".join(query.get("filter[userId]", [])).split(",")
+            if urlsplit(raw_path).path.endswith("/library-entries") and bad in owners:
+                return status, body
+            return real_handle(raw_path, accept, host)
+
+        server.api.handle = handle  # type: ignore[method-assign]
+        cache = _cli_cache(tmp_path)
+        args = ["crawl", "--around", "alice", "--max-users", "100", "--json"]
+        done = run_cli(cache, server.url, *args)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        assert summary["failed"] == 1 and summary["failed_ids"] == [bad], summary
+        assert set(summary["user_ids"]) == others and summary["exhausted"]
+        with Cache(cache / "animerec.sqlite3") as db:
+            assert _crawled(db) == others
+            assert bad in db.get_state(FAILED_KEY)
+        mark = len(server.log)
+        again = run_cli(cache, server.url, *args[:-1])
+        assert again.returncode == 0, again.stderr
+        assert "failing on Kitsu" not in again.stdout, again.stdout  # not met, not counted
+        assert bad not in _library_requests(server, mark)  # remembered: never asked again
+
+
+def ds_visible(ds: Dataset) -> int:
+    """How many anime of ``ds`` anonymous readers see (a library of all of them)."""
+    return sum(1 for a in ds.anime.values() if a.get("ageRating") != "R18" and not a.get("nsfw"))

@@ -63,6 +63,15 @@ ANIME_FIELDS = (
     "startDate,posterImage,ageRating,nsfw,synopsis"
 )
 ANIME_ENTRY_FIELDS = "status,ratingTwenty,updatedAt,user"
+CRAWL_USER_FIELDS = (
+    "name,slug,pastNames,createdAt,followersCount,favoritesCount,ratingsCount,lifeSpentOnAnime,"
+    "avatar"
+)
+"""The user attributes a crawl keeps (what :func:`jsonapi.parse_user` reads), asked for with
+``include=user`` so a candidate needs no ``/users/{id}`` of its own."""
+OWNER_FIELDS = "name"
+"""The smallest ``fields[users]`` (Kitsu refuses an empty one): for ``include=user`` asked only
+for the linkage that says whose entry or favourite a row is."""
 LIBRARY_PAGE = 500
 """Kitsu's maximum for library entries (everything else: 20)."""
 FAVORITES_PAGE = 20
@@ -540,23 +549,116 @@ class KitsuClient:
 
     async def anime_entries(
         self, anime_id: str, limit: int = 500, offset: int = 0
-    ) -> tuple[list[LibraryEntry], int]:
+    ) -> jsonapi.AnimeEntriesPage:
         """Everyone's (visible) entries for one anime, one page: for crawling a population.
 
-        The user of each entry comes from ``relationships.user.data``.
+        The user of each entry is ``relationships.user.data``, which Kitsu sends only with
+        ``include=user`` (jsonapi-resources 0.9 ``link_object_to_one``; listing ``user`` in
+        ``fields`` is not enough); the included user records (``fields[users]`` =
+        :data:`CRAWL_USER_FIELDS`) spare each candidate its own ``/users/{id}`` request.
         """
         if not jsonapi.is_numeric_id(anime_id):
             raise BadInput(f"{one_line(repr(anime_id), 60)} is not a Kitsu anime id.")
         path = "library-entries"
         params = {
             "filter[animeId]": anime_id,
+            "include": "user",
             "fields[libraryEntries]": ANIME_ENTRY_FIELDS,
+            "fields[users]": CRAWL_USER_FIELDS,
             "page[limit]": str(max(1, min(limit, LIBRARY_PAGE))),
             "page[offset]": str(max(0, offset)),
         }
-        doc = await self._get(path, params)
-        entries = jsonapi.parse_entries(doc, anime_id=anime_id)
-        return entries, jsonapi.meta_count(doc)
+        return jsonapi.parse_anime_entries_page(await self._get(path, params), anime_id=anime_id)
+
+    async def fetch_libraries(self, users: Iterable[User]) -> dict[str, Library]:
+        """Several users' anime libraries and anime favourites in as few requests as Kitsu
+        allows: for a crawl, whose users are mostly small libraries.
+
+        One ``filter[userId]=U1,U2,...`` query (jsonapi-resources 0.9 ``verify_filter``
+        splits filter values on commas; Kitsu's ``filters :user_id`` matches any of them) in
+        pages of 500 with ``include=anime,user``: ``user`` only for the linkage that says
+        whose each entry is, so its fieldset is one attribute. Favourites likewise, 20 a
+        page, and only for users whose ``favoritesCount`` is not 0 (that count covers every
+        kind of favourite, so 0 means no anime favourite either). As in
+        :meth:`fetch_library`, both first pages go out together, then every other page.
+
+        Returns ``{user id: Library}`` with a library (maybe empty) for every user given;
+        ``status_counts`` are counted from the entries (Kitsu's ``meta.statusCounts`` would
+        add all the users up). Raises what :meth:`_get` raises; one failing user fails the
+        whole call, so a caller that must not lose the others asks again user by user.
+        """
+        by_id = {u.id: u for u in users}
+        if not by_id:
+            return {}
+        lib_path, fav_path = "library-entries", "favorites"
+        lib_params = {
+            **self._library_params(",".join(by_id), None),
+            "include": "anime,user",
+            "fields[libraryEntries]": LIBRARY_FIELDS + ",user",
+            "fields[users]": OWNER_FIELDS,
+        }
+        fans = [uid for uid, u in by_id.items() if u.favorites_count != 0]
+        fav_params = {
+            **self._favorite_params(",".join(fans)),
+            "include": "item,user",
+            "fields[favorites]": "favRank,item,user",
+            "fields[anime]": ANIME_FIELDS,
+            "fields[users]": OWNER_FIELDS,
+        }
+
+        async def library_page(offset: int) -> jsonapi.LibraryPage:
+            doc = await self._get(lib_path, {**lib_params, "page[offset]": str(offset)})
+            return jsonapi.parse_library_page(doc, user_id=None)
+
+        async def favorites_page(offset: int) -> jsonapi.FavoritesPage:
+            doc = await self._get(fav_path, {**fav_params, "page[offset]": str(offset)})
+            return jsonapi.parse_favorites_page(doc, user_id=None)
+
+        no_favorites = jsonapi.FavoritesPage([], {}, 0)
+        if fans:
+            lib0, fav0 = await _gather_two(library_page(0), favorites_page(0))
+        else:
+            lib0, fav0 = await library_page(0), no_favorites
+        lib_offsets = self._offsets(lib_path, LIBRARY_PAGE, lib0.count, lib0.raw_size)
+        fav_offsets = self._offsets(fav_path, FAVORITES_PAGE, fav0.count, fav0.raw_size)
+        pages: list[jsonapi.LibraryPage | jsonapi.FavoritesPage] = [lib0, fav0]
+        pages += await _gather(
+            [library_page(o) for o in lib_offsets] + [favorites_page(o) for o in fav_offsets]
+        )
+        entries: dict[str, dict[str, LibraryEntry]] = {uid: {} for uid in by_id}
+        favorites: dict[str, dict[str, Favorite]] = {uid: {} for uid in by_id}
+        anime: dict[str, Anime] = {}
+        for page in pages:
+            anime.update(page.anime)
+            if isinstance(page, jsonapi.LibraryPage):
+                for entry in page.entries:
+                    if entry.user_id in entries:  # pages can shift while we read them
+                        entries[entry.user_id].setdefault(entry.id or entry.anime_id, entry)
+            else:
+                for fav in page.favorites:
+                    if fav.user_id in favorites:
+                        favorites[fav.user_id].setdefault(fav.id or fav.anime_id, fav)
+        libraries = {}
+        for uid, user in by_id.items():
+            mine = _sort_entries(entries[uid].values())
+            favs = _sort_favorites(favorites[uid].values())
+            wanted = {e.anime_id for e in mine} | {f.anime_id for f in favs}
+            libraries[uid] = Library(
+                user=user,
+                entries=mine,
+                favorites=favs,
+                anime={a: anime[a] for a in sorted(wanted, key=int) if a in anime},
+                status_counts=_status_counts(mine),
+            )
+        return libraries
+
+
+def _status_counts(entries: Iterable[LibraryEntry]) -> dict[str, int]:
+    """Entries per status, zero statuses left out (as Kitsu's ``meta.statusCounts``)."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.status] = counts.get(entry.status, 0) + 1
+    return counts
 
 
 async def _gather_two(

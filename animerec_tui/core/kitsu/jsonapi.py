@@ -61,6 +61,16 @@ class FavoritesPage:
     raw_size: int = 0
 
 
+@dataclass(frozen=True)
+class AnimeEntriesPage:
+    """One ``/library-entries?filter[animeId]=A&include=user`` page: everyone's entries for
+    one anime, the users ``included`` describes (by id), and ``meta.count``."""
+
+    entries: list[LibraryEntry]
+    users: dict[str, User]
+    count: int
+
+
 # -- small, total value converters ---------------------------------------------------------
 
 
@@ -239,21 +249,39 @@ def status_counts(doc: object) -> dict[str, int]:
     return counts
 
 
-def included_anime(doc: object) -> dict[str, Anime]:
-    """The ``anime`` resources of ``included`` by id; every other type is ignored."""
+def _included(doc: object, rtype: str) -> list[tuple[int, JsonObject]]:
+    """``(index, resource)`` of the ``included`` resources of one type."""
     included = document(doc).get("included")
     if included is None:
-        return {}
+        return []
     if not isinstance(included, list):
         raise _fail("included is not a list")
-    anime: dict[str, Anime] = {}
+    found = []
     for i, obj in enumerate(included):
         if not isinstance(obj, dict):
             raise _fail(f"included[{i}] is not an object")
-        if obj.get("type") == "anime":
-            record = parse_anime(obj, where=f"included[{i}]")
-            anime[record.id] = record
+        if obj.get("type") == rtype:
+            found.append((i, obj))
+    return found
+
+
+def included_anime(doc: object) -> dict[str, Anime]:
+    """The ``anime`` resources of ``included`` by id; every other type is ignored."""
+    anime: dict[str, Anime] = {}
+    for i, obj in _included(doc, "anime"):
+        record = parse_anime(obj, where=f"included[{i}]")
+        anime[record.id] = record
     return anime
+
+
+def included_users(doc: object) -> dict[str, User]:
+    """The ``users`` resources of ``included`` (``include=user``) by id; other types are
+    ignored. With a sparse ``fields[users]`` the attributes not asked for are ``None``."""
+    users: dict[str, User] = {}
+    for i, obj in _included(doc, "users"):
+        record = parse_user(obj, where=f"included[{i}]")
+        users[record.id] = record
+    return users
 
 
 # -- records -------------------------------------------------------------------------------
@@ -353,12 +381,24 @@ def parse_entry(
     )
 
 
-def parse_favorite(obj: object, *, user_id: str, where: str = "favorite") -> Favorite | None:
-    """A favourite whose item is an anime; other items (characters...) give ``None``."""
+def parse_favorite(
+    obj: object, *, user_id: str | None = None, where: str = "favorite"
+) -> Favorite | None:
+    """A favourite whose item is an anime; other items (characters...) give ``None``.
+
+    Its user is ``user_id`` when the request filtered on one user, else the ``user``
+    relationship's linkage (so the request must have had ``include=user``).
+    """
     rtype, rid, a = _resource(obj, where)
     if rtype != "favorites":
         raise _fail(f"{where} is {rtype!r}, not a favorite")
     where = f"{where} ({rid})"
+    if user_id is None:
+        owner = _relationship(obj, "user", required=True, where=where)
+        if owner is None:
+            return None
+        assert isinstance(owner, dict)
+        _, user_id = _linkage(owner, where)
     link = _relationship(obj, "item", required=True, where=where)
     if link is None:
         return None
@@ -395,8 +435,13 @@ def parse_entries(
     return entries
 
 
-def parse_library_page(doc: object, *, user_id: str) -> LibraryPage:
-    """One page of ``/library-entries?filter[userId]=U&include=anime``."""
+def parse_library_page(doc: object, *, user_id: str | None) -> LibraryPage:
+    """One page of ``/library-entries?filter[userId]=U&include=anime``.
+
+    ``user_id=None`` for ``filter[userId]=U1,U2,...`` (several users' entries in one page):
+    each entry's user is then its ``user`` linkage, which Kitsu sends only with
+    ``include=user`` (jsonapi-resources 0.9 ``link_object_to_one``).
+    """
     data = data_list(doc)
     return LibraryPage(
         entries=parse_entries(doc, user_id=user_id),
@@ -407,8 +452,9 @@ def parse_library_page(doc: object, *, user_id: str) -> LibraryPage:
     )
 
 
-def parse_favorites_page(doc: object, *, user_id: str) -> FavoritesPage:
-    """One page of ``/favorites?filter[userId]=U&filter[itemType]=Anime&include=item``."""
+def parse_favorites_page(doc: object, *, user_id: str | None) -> FavoritesPage:
+    """One page of ``/favorites?filter[userId]=U&filter[itemType]=Anime&include=item``
+    (``user_id=None``: several users', each favourite's user from its ``user`` linkage)."""
     data = data_list(doc)
     favorites = []
     for i, obj in enumerate(data):
@@ -417,6 +463,16 @@ def parse_favorites_page(doc: object, *, user_id: str) -> FavoritesPage:
             favorites.append(favorite)
     return FavoritesPage(
         favorites=favorites, anime=included_anime(doc), count=meta_count(doc), raw_size=len(data)
+    )
+
+
+def parse_anime_entries_page(doc: object, *, anime_id: str) -> AnimeEntriesPage:
+    """One page of ``/library-entries?filter[animeId]=A&include=user``: each entry's user
+    from its ``user`` linkage, the users' records from ``included``."""
+    return AnimeEntriesPage(
+        entries=parse_entries(doc, anime_id=anime_id),
+        users=included_users(doc),
+        count=meta_count(doc),
     )
 
 

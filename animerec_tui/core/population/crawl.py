@@ -6,15 +6,28 @@ Two ways to find people:
   weighted random order (completed, rated and favourite anime weigh more; every weight is
   divided by sqrt(popularity) so the crawl does not only meet the crowd of the top-10 shows),
   and for each one a page of *other people's* entries at a random offset
-  (``/library-entries?filter[animeId]=A``) yields candidates.
+  (``/library-entries?filter[animeId]=A&include=user``) yields candidates, and their user
+  records: Kitsu sends an entry's user id only with ``include=user``, and the included record
+  (name, slug, ``favoritesCount``...) spares each candidate a ``/users/{id}`` request.
 * ``random=True``: uniform user ids in ``1..user_count`` (the notebook's idea, without its
   bugs: ids are drawn without repeats, the range reaches the highest id already cached, and
   missing ids or tiny libraries are skipped after one cheap ``page[limit]=1`` request,
   before any library is fetched).
 
+Candidates are fetched in batches of up to :data:`BATCH_USERS`: one ``filter[userId]=a,b,...``
+query for all their libraries and one for the anime favourites of those whose
+``favoritesCount`` is not 0 (:meth:`KitsuClient.fetch_libraries`), so a typical new user costs
+well under two requests instead of three (user, library, favourites).
+
 Politeness is the client's: its semaphore and rate limiter see every attempt, so the caller
 builds it with ``settings.crawl`` (:func:`crawl_client`); this module only keeps at most
-``settings.crawl.concurrency`` users in flight.
+``settings.crawl.concurrency`` batches in flight.
+
+One bad user never ends a crawl: when a batch fails, Kitsu is asked a request known to be
+good; if that answers, the batch is fetched again user by user, and a user that still fails
+is skipped and remembered under ``state['crawl_failed']`` (:data:`FAILED_KEY`), so no later
+crawl asks for it again. If Kitsu does not answer, the crawl stops as before, its progress
+saved, and nobody is marked.
 
 Resumability: the crawl state (mode, seed user, target, candidate queue, done and skipped ids,
 the anime order and cursor, the random seed) lives in the cache under ``state['crawl']`` and
@@ -41,9 +54,11 @@ from animerec_tui.core.errors import (
     BadInput,
     BadResponse,
     KitsuRequestRejected,
+    KitsuUnavailable,
     UserNotFound,
 )
-from animerec_tui.core.records import Library, is_sample_id
+from animerec_tui.core.kitsu.jsonapi import one_line
+from animerec_tui.core.records import Library, User, is_sample_id
 
 if TYPE_CHECKING:
     from animerec_tui.core.cache import Cache
@@ -52,6 +67,11 @@ if TYPE_CHECKING:
 
 STATE_KEY = "crawl"
 STATE_VERSION = 1
+FAILED_KEY = "crawl_failed"
+"""Cache state: ``{user id: {"error": one line, "at": ISO time}}`` of users whose library
+Kitsu fails to give for good (e.g. HTTP 500 every time); every crawl skips them."""
+BATCH_USERS = 10
+"""Candidates whose libraries one request pattern fetches together (see the module doc)."""
 ANIME_PAGE = 20
 """Other people's entries per anime request: small pages spread the crawl over more anime."""
 MAX_PASSES = 8
@@ -93,6 +113,10 @@ class CrawlSummary:
     exhausted: bool = False
     """No more candidates could be found (a small seed library, a tiny Kitsu)."""
     user_ids: list[str] = field(default_factory=list)
+    failed: int = 0
+    """Users this run skipped because Kitsu fails to give their library for good (they are
+    remembered, see :data:`FAILED_KEY`); not part of ``skipped``."""
+    failed_ids: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -114,9 +138,11 @@ class CrawlSummary:
             else "stopped"
         )
         resumed = " (resumed)" if self.resumed else ""
+        failed = f", {self.failed} failing on Kitsu (skipped from now on)" if self.failed else ""
         return (
             f"Crawl {where}{resumed}: {self.new_users} of {self.target} new users cached, "
-            f"{self.skipped} skipped, {self.requests} requests in {self.seconds:.1f}s; {state}."
+            f"{self.skipped} skipped{failed}, {self.requests} requests in "
+            f"{self.seconds:.1f}s; {state}."
         )
 
 
@@ -189,9 +215,18 @@ class _Crawl:
         self.done: list[str] = state["done"]
         self.skipped: list[str] = state["skipped"]
         self.queue: list[str] = state["queue"]
-        self.seen: set[str] = set(self.done) | set(self.skipped) | set(self.queue)
+        remembered = cache.get_state(FAILED_KEY)
+        self.failing: dict[str, Any] = remembered if isinstance(remembered, dict) else {}
+        """Users Kitsu fails for good (:data:`FAILED_KEY`), this run's included."""
+        self.failed_now: list[str] = []
+        self.seen: set[str] = (
+            set(self.done) | set(self.skipped) | set(self.queue) | set(self.failing)
+        )
         self.cached = cache.cached_user_ids()
-        self.in_flight: dict[asyncio.Task[bool], str] = {}
+        self.known: dict[str, User] = {}
+        """User records discovery pages included, so a candidate needs no look-up (this run
+        only: a resumed queue looks its users up)."""
+        self.in_flight: dict[asyncio.Task[dict[str, str]], list[str]] = {}
         self.requests_at_start = client.requests
         self.started = time.monotonic()
         self.fetched = 0
@@ -223,11 +258,13 @@ class _Crawl:
     def save_state(self) -> None:
         # In-flight users stay at the head of the queue until they are resolved, so a kill
         # mid-fetch retries them (or finds them cached) on resume.
-        self.state["queue"] = list(self.in_flight.values()) + [
-            u for u in self.queue if u not in self.in_flight.values()
-        ]
+        flying = self._flying()
+        self.state["queue"] = [*flying, *(u for u in self.queue if u not in flying)]
         self.state["requests"] = self.state.get("requests_before", 0) + self.requests
         self.cache.set_state(STATE_KEY, self.state)
+
+    def _flying(self) -> list[str]:
+        return [uid for batch in self.in_flight.values() for uid in batch]
 
     @property
     def requests(self) -> int:
@@ -265,6 +302,11 @@ class _Crawl:
         """Undo this run's skips and anime pages, so a resume asks Kitsu for them again."""
         self.skipped[:] = [u for u in self.skipped if u not in self.unreadable_users]
         self.queue[:0] = [u for u in self.unreadable_users if u not in self.queue]
+        for uid in self.failed_now:  # nothing answered: no proof these users are the problem
+            self.failing.pop(uid, None)
+        self.queue[:0] = [u for u in self.failed_now if u not in self.queue]
+        self.failed_now.clear()
+        self.cache.set_state(FAILED_KEY, self.failing)
         self.state["anime_cursor"], self.state["pass_found"] = self.start_cursor
 
     def report(self) -> None:
@@ -318,16 +360,19 @@ class _Crawl:
             count = known.user_count if known is not None and known.user_count else ANIME_PAGE
         offset = self.rng.randrange(0, max(1, count - ANIME_PAGE + 1))
         try:
-            entries, total = await self.client.anime_entries(anime_id, ANIME_PAGE, offset)
-            self.anime_counts[anime_id] = total
-            if not entries and total > 0 and offset > 0:
-                offset = self.rng.randrange(0, max(1, total - ANIME_PAGE + 1))
-                entries, total = await self.client.anime_entries(anime_id, ANIME_PAGE, offset)
+            page = await self.client.anime_entries(anime_id, ANIME_PAGE, offset)
+            self.anime_counts[anime_id] = page.count
+            if not page.entries and page.count > 0 and offset > 0:
+                offset = self.rng.randrange(0, max(1, page.count - ANIME_PAGE + 1))
+                page = await self.client.anime_entries(anime_id, ANIME_PAGE, offset)
         except (KitsuRequestRejected, BadResponse) as exc:
             self.note_unusable(exc)
             return 0  # one odd anime must not end the crawl
         self.answered += 1
-        return self._add_candidates([e.user_id for e in entries if e.user_id])
+        for uid, user in page.users.items():
+            if uid not in self.seen and uid not in self.cached:
+                self.known[uid] = user
+        return self._add_candidates([e.user_id for e in page.entries if e.user_id])
 
     async def _discover_random(self) -> bool:
         """Queue a batch of untried ids drawn uniformly from ``1..id_range``.
@@ -362,8 +407,10 @@ class _Crawl:
         while True:
             while self.queue:
                 uid = self.queue.pop(0)
-                if uid in self.in_flight.values() or uid in self.done or uid in self.skipped:
+                if uid in self._flying() or uid in self.done or uid in self.skipped:
                     continue
+                if uid in self.failing:
+                    continue  # Kitsu fails this one for good: remembered, never asked again
                 if uid in self.cached or self.cache.has_library(uid):
                     continue  # cached meanwhile by someone else: not this crawl's to count
                 return uid
@@ -377,29 +424,85 @@ class _Crawl:
 
     # -- users -------------------------------------------------------------------------------
 
-    async def fetch_user(self, uid: str) -> bool:
-        """Fetch and cache one candidate; False when it is skipped (missing, too small)."""
+    async def next_batch(self, size: int) -> list[str]:
+        """Up to ``size`` candidates (fewer once the candidates run out)."""
+        batch: list[str] = []
+        while len(batch) < size:
+            uid = await self.next_candidate()
+            if uid is None:
+                break
+            if uid not in batch:
+                batch.append(uid)
+        return batch
+
+    async def _user(self, uid: str) -> User | None:
+        """The candidate's user record (None: skip it). Discovery usually included it; in
+        random mode one cheap ``page[limit]=1`` request first weeds out missing ids and
+        empty libraries."""
         try:
-            # In random mode one cheap request weeds out missing ids and empty libraries.
             if self.state["mode"] == "random":
                 small = await self.client.library_count(uid) < self.min_entries
                 self.answered += 1
                 if small:
-                    return False
-            user = await self.client.get_user(uid)
-            library = await self.client.fetch_library(user)
+                    return None
+            user = self.known.pop(uid, None)
+            if user is None:
+                user = await self.client.get_user(uid)
+                self.answered += 1
+            return user
         except UserNotFound:
             self.answered += 1
-            return False
+            return None
         except (KitsuRequestRejected, BadResponse) as exc:
             self.unreadable_users.append(uid)
             self.note_unusable(exc)
-            return False
-        self.answered += 1
-        if len(library.entries) < self.min_entries:
-            return False
-        self.cache.save_library(library, synced_at=_now(), source="kitsu")
-        return True
+            return None
+
+    async def _kitsu_answers(self) -> None:
+        """Ask Kitsu something known to be good: raises (KitsuUnavailable...) when it does
+        not answer, so a failed batch is then Kitsu's state, not its users' fault."""
+        known = self.state.get("around") or next(reversed(self.done), None)
+        if known:
+            await self.client.library_count(known)
+        else:
+            await self.client.user_count()
+
+    async def _libraries(self, users: list[User]) -> tuple[dict[str, Library], dict[str, str]]:
+        """The users' libraries, and ``{user id: error}`` for those Kitsu fails for good."""
+        try:
+            return await self.client.fetch_libraries(users), {}
+        except (KitsuUnavailable, KitsuRequestRejected, BadResponse) as exc:
+            first_error = exc
+        await self._kitsu_answers()  # Kitsu is down: the whole batch stays queued
+        if len(users) == 1:
+            return {}, {users[0].id: _reason(first_error)}
+        libraries: dict[str, Library] = {}
+        failures: dict[str, str] = {}
+        for user in users:
+            try:
+                libraries.update(await self.client.fetch_libraries([user]))
+            except (KitsuUnavailable, KitsuRequestRejected, BadResponse) as exc:
+                failures[user.id] = _reason(exc)
+        if failures and not libraries:
+            await self._kitsu_answers()  # still answering: then these users are the problem
+        return libraries, failures
+
+    async def fetch_batch(self, uids: list[str]) -> dict[str, str]:
+        """Fetch and cache a batch of candidates: ``{user id: "done" | "skipped" |
+        "failed"}`` (skipped: missing or too small; failed: Kitsu fails it for good)."""
+        outcome = dict.fromkeys(uids, "skipped")
+        users = [user for uid in uids if (user := await self._user(uid)) is not None]
+        libraries, failures = await self._libraries(users)
+        if libraries:
+            self.answered += 1
+        for uid, library in libraries.items():
+            if len(library.entries) >= self.min_entries:
+                self.cache.save_library(library, synced_at=_now(), source="kitsu")
+                outcome[uid] = "done"
+        for uid, reason in failures.items():
+            outcome[uid] = "failed"
+            self.failing[uid] = {"error": reason, "at": _now()}
+        return outcome
 
     async def run(self) -> None:
         try:
@@ -407,28 +510,36 @@ class _Crawl:
                 if self.cancel is not None and self.cancel.is_set():
                     break
                 while (
-                    len(self.done) + len(self.in_flight) < self.target
+                    (room := self.target - len(self.done) - len(self._flying())) > 0
                     and len(self.in_flight) < self.workers
                     and not self.exhausted
                 ):
-                    uid = await self.next_candidate()
-                    if uid is None:
+                    batch = await self.next_batch(min(BATCH_USERS, room))
+                    if not batch:
                         break
-                    task = asyncio.create_task(self.fetch_user(uid), name=f"crawl-user-{uid}")
-                    self.in_flight[task] = uid
+                    task = asyncio.create_task(
+                        self.fetch_batch(batch), name=f"crawl-users-{batch[0]}+{len(batch) - 1}"
+                    )
+                    self.in_flight[task] = batch
                 if not self.in_flight:
                     break
                 finished, _ = await asyncio.wait(
                     self.in_flight, return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in finished:
-                    uid = self.in_flight.pop(task)
-                    if task.result():  # re-raises KitsuUnavailable & co: the crawl stops
-                        self.done.append(uid)
-                        self.cached.add(uid)
-                        self.fetched += 1
-                    else:
-                        self.skipped.append(uid)
+                    batch = self.in_flight.pop(task)
+                    outcome = task.result()  # re-raises KitsuUnavailable & co: the crawl stops
+                    for uid in batch:
+                        if outcome[uid] == "done":
+                            self.done.append(uid)
+                            self.cached.add(uid)
+                            self.fetched += 1
+                        elif outcome[uid] == "failed":
+                            self.failed_now.append(uid)
+                        else:
+                            self.skipped.append(uid)
+                    if any(outcome[uid] == "failed" for uid in batch):
+                        self.cache.set_state(FAILED_KEY, self.failing)
                     self.save_state()
                     self.report()
         finally:
@@ -439,7 +550,7 @@ class _Crawl:
                 with contextlib.suppress(BaseException):
                     await task
             # Cancelled users go back to the head of the queue for the next run.
-            self.queue[:0] = [u for u in self.in_flight.values() if u not in self.queue]
+            self.queue[:0] = [u for u in self._flying() if u not in self.queue]
             self.in_flight.clear()
             with contextlib.suppress(Exception):
                 self.save_state()
@@ -455,6 +566,11 @@ async def _seed_library(cache: Cache, client: KitsuClient, around: str) -> Libra
         library = await client.fetch_library(user)
         cache.save_library(library, synced_at=_now(), source="kitsu")
     return library
+
+
+def _reason(exc: AnimerecError) -> str:
+    """What a user's failure is remembered by: one line, bounded."""
+    return one_line(getattr(exc, "detail", None) or str(exc) or type(exc).__name__, 200)
 
 
 def _fresh_state(mode: str, around: str | None, target: int, seed: int | None) -> dict[str, Any]:
@@ -556,4 +672,6 @@ async def crawl(
         cancelled=cancelled and len(job.done) < job.target,
         exhausted=job.exhausted,
         user_ids=list(job.done),
+        failed=len(job.failed_now),
+        failed_ids=list(job.failed_now),
     )
