@@ -141,6 +141,48 @@ def test_anime_entries_take_user_from_relationship() -> None:
     assert jsonapi.meta_count(doc) == 1203
 
 
+def test_recorded_anime_entries_with_include_user_give_users_and_their_records() -> None:
+    """The crawl-linkage case: with ``include=user`` each entry links its user and the
+    included records describe them (favoritesCount, slug null...)."""
+    page = jsonapi.parse_anime_entries_page(
+        load("recorded/same_with_include-user.json"), anime_id="1376"
+    )
+    assert [e.user_id for e in page.entries] == ["20132", "20133", "20134"]
+    assert set(page.users) == {"20132", "20133", "20134"} and page.count == 200
+    assert page.users["20132"] == User(
+        id="20132",
+        name="Crawled 0",
+        slug=None,
+        created_at="2019-01-01T00:00:00.000Z",
+        followers_count=0,
+        favorites_count=0,
+        ratings_count=0,
+        life_spent_on_anime=0,
+    )
+
+
+def test_recorded_anime_entries_without_include_have_no_user() -> None:
+    """Without ``include=user`` Kitsu sends links only: structural, and said so."""
+    doc = load("recorded/library-entries_animeId1376_as_jsonapi-resources-0.9.12.json")
+    with pytest.raises(BadResponse, match="no user relationship"):
+        jsonapi.parse_anime_entries_page(doc, anime_id="1376")
+
+
+def test_several_users_page_takes_each_owner_from_linkage() -> None:
+    doc = load("library-entries_page1.json")
+    for i, entry in enumerate(doc["data"]):
+        entry["relationships"]["user"] = {"data": {"type": "users", "id": str(10 + i % 2)}}
+    page = jsonapi.parse_library_page(doc, user_id=None)
+    assert {e.user_id for e in page.entries} == {"10", "11"}
+    del doc["data"][0]["relationships"]["user"]["data"]
+    with pytest.raises(BadResponse, match="no user relationship"):
+        jsonapi.parse_library_page(doc, user_id=None)
+    favs = load("favorites_anime.json")
+    for fav in favs["data"]:
+        fav["relationships"]["user"] = {"data": {"type": "users", "id": "12"}}
+    assert {f.user_id for f in jsonapi.parse_favorites_page(favs, user_id=None).favorites} == {"12"}
+
+
 def test_anime_entries_without_user_linkage_are_bad() -> None:
     doc = load("library-entries_filter-animeId.json")
     del doc["data"][1]["relationships"]["user"]["data"]
@@ -314,6 +356,9 @@ PARSERS = [
     lambda d: jsonapi.parse_library_page(d, user_id="1"),
     lambda d: jsonapi.parse_favorites_page(d, user_id="1"),
     lambda d: jsonapi.parse_entries(d, anime_id="1"),
+    lambda d: jsonapi.parse_anime_entries_page(d, anime_id="1"),
+    lambda d: jsonapi.parse_library_page(d, user_id=None),
+    lambda d: jsonapi.parse_favorites_page(d, user_id=None),
     lambda d: jsonapi.meta_count(d),
     lambda d: jsonapi.status_counts(d),
     lambda d: jsonapi.error_details(d),

@@ -592,15 +592,16 @@ async def test_library_count_and_anime_entries() -> None:
 
     async with make_client(handler) as client:
         assert await client.library_count("137140") == 681
-        entries, count = await client.anime_entries("1", limit=3, offset=6)
+        page = await client.anime_entries("1", limit=3, offset=6)
         with pytest.raises(BadInput):
             await client.anime_entries("1&x=y")
-    assert count == 1203 and [e.user_id for e in entries] == ["391768", "1337", "42"]
+    assert page.count == 1203 and [e.user_id for e in page.entries] == ["391768", "1337", "42"]
     assert params(seen[0])["page[limit]"] == "1"
     assert params(seen[0])["filter[userId]"] == "137140"
     p = params(seen[1])
     assert p["filter[animeId]"] == "1" and p["page[limit]"] == "3" and p["page[offset]"] == "6"
     assert p["fields[libraryEntries]"] == "status,ratingTwenty,updatedAt,user"
+    assert p["include"] == "user"  # Kitsu links only included relationships
 
 
 # -- users ---------------------------------------------------------------------------------
@@ -839,10 +840,11 @@ async def test_real_counts_and_anime_entries(server: Any) -> None:
         assert await client.user_count() >= 4
         library = await client.fetch_library(await client.get_user("1005"))
         anime_id = library.entries[0].anime_id
-        entries, count = await client.anime_entries(anime_id, limit=500)
-    assert count >= 1 and len(entries) == count
-    assert "1005" in {e.user_id for e in entries}
-    assert all(e.anime_id == anime_id for e in entries)
+        page = await client.anime_entries(anime_id, limit=500)
+    assert page.count >= 1 and len(page.entries) == page.count
+    assert "1005" in {e.user_id for e in page.entries}
+    assert all(e.anime_id == anime_id for e in page.entries)
+    assert set(page.users) == {e.user_id for e in page.entries}
 
 
 async def test_real_stopped_server_is_unavailable_quickly(fake: Any, population: Any) -> None:

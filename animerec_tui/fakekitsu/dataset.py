@@ -388,6 +388,8 @@ class Dataset:
             record["ratingsCount"] = sum(
                 1 for e in self.entries[user_id] if e["ratingTwenty"] is not None
             )
+            # Every favourite, of any kind: Favorite ``belongs_to :user, counter_cache: true``
+            # (kitsu-server app/models/favorite.rb); a crawl skips /favorites when it is 0.
             record["favoritesCount"] = len(self.favorites[user_id])
             record.update(attrs)
             return record

@@ -48,6 +48,9 @@ from animerec_tui.fakekitsu.faults import TRICKLE_GAP, Faults
 PREFIX = "/api/edge"
 REDIRECTED_PREFIX = "/redirected/api/edge"
 JSONAPI = "application/vnd.api+json"
+# kitsu-server config/initializers/jsonapi-resources.rb: ``default_page_size = 10``,
+# ``maximum_page_size = 20``; lib/library_paginator.rb: library entries up to 500, with the
+# detail "Limit exceeds maximum page size of 500." (jsonapi-resources' InvalidPageValue, 118).
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 20
 MAX_LIBRARY_LIMIT = 500
@@ -165,6 +168,8 @@ def _route_not_found(path: str) -> ApiError:
 
 
 def _bad_page(detail: str) -> ApiError:
+    # jsonapi-resources 0.9.12 lib/jsonapi/error_codes.rb: INVALID_PAGE_VALUE = '118'
+    # (FILTER_NOT_ALLOWED '102', PARAM_NOT_ALLOWED '105', INVALID_INCLUDE '112' likewise).
     return _error(400, "Invalid Page Value", detail, "118")
 
 
@@ -456,6 +461,11 @@ class KitsuApi:
         limit: int,
         offset: int,
     ) -> dict[str, Any]:
+        # jsonapi-resources 0.9.12 lib/jsonapi/paginator.rb OffsetPaginator#links_page_params:
+        # first always, prev when offset > 0, next when offset + limit < count, last at
+        # count - limit; meta.count: top_level_meta_include_record_count with the key
+        # :count (kitsu-server config/initializers/jsonapi-resources.rb). Recorded: fixtures
+        # 1, 2, 4, 5 and 7 in tests/fixtures/kitsu/recorded/.
         url = f"{base}/{path}?"
         links = {"first": url + q.link_query(limit, 0)}
         if offset > 0:
@@ -559,6 +569,12 @@ class KitsuApi:
         return out
 
     def entries(self, q: Query, base: str) -> dict[str, Any]:
+        # kitsu-server app/controllers/library_entries_controller.rb#index: no filter, 400.
+        # Filters: app/resources/library_entry_resource.rb (``filters :user_id, ...``, kind,
+        # since, status); a value is a comma list (jsonapi-resources 0.9.12 ``verify_filter``
+        # splits it with ``CSV.parse_line``), so ``filter[userId]=1,2`` means either user.
+        # Order: jsonapi-resources ``default_sort`` (id ascending). ``statusCounts``: kitsu-
+        # server app/processors/library_entry_processor.rb (index only, not the nested route).
         if not q.filters:
             raise ApiError(400, {"errors": [{"status": 400, "detail": "No filter provided"}]})
         q.check_filters(self._ENTRY_FILTERS)

@@ -578,8 +578,9 @@ class KitsuClient:
         splits filter values on commas; Kitsu's ``filters :user_id`` matches any of them) in
         pages of 500 with ``include=anime,user``: ``user`` only for the linkage that says
         whose each entry is, so its fieldset is one attribute. Favourites likewise, 20 a
-        page, and only for users whose ``favoritesCount`` is not 0 (that count covers every
-        kind of favourite, so 0 means no anime favourite either). As in
+        page, and only for users whose ``favoritesCount`` is not 0: it is the ``counter_cache``
+        of every favourite the user has, of any kind (kitsu-server ``app/models/favorite.rb``),
+        so 0 means no anime favourite either. As in
         :meth:`fetch_library`, both first pages go out together, then every other page.
 
         Returns ``{user id: Library}`` with a library (maybe empty) for every user given;
