@@ -277,9 +277,12 @@ import asyncio, sys
 from dataclasses import replace
 from pathlib import Path
 from animerec_tui.core.cache import Cache
+from animerec_tui.core.population import crawl as crawl_module
 from animerec_tui.core.population.crawl import crawl, crawl_client
 from animerec_tui.core.settings import CrawlSettings, NetworkSettings, Settings
 
+# Small batches: progress (and so the kill) comes every few users, not in jumps of 10.
+crawl_module.BATCH_USERS = 3
 url, cache_dir, target = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 settings = Settings(
     cache_dir=cache_dir, api_url=url,
@@ -418,3 +421,30 @@ def test_one_user_failing_for_good_is_skipped_and_remembered(tmp_path: Path) -> 
 def ds_visible(ds: Dataset) -> int:
     """How many anime of ``ds`` anonymous readers see (a library of all of them)."""
     return sum(1 for a in ds.anime.values() if a.get("ageRating") != "R18" and not a.get("nsfw"))
+
+
+async def test_batched_libraries_equal_one_by_one(server: FakeKitsu, dataset: Dataset) -> None:
+    """``fetch_libraries`` (one ``filter[userId]=a,b,...`` query, paged by 500) gives each
+    user exactly the library ``fetch_library`` gives, and asks no favourites of users whose
+    ``favoritesCount`` is 0."""
+    from animerec_tui.core.kitsu.client import KitsuClient
+
+    big = sorted(dataset.entries, key=lambda u: -len(dataset.entries[u]))[:12]
+    assert sum(len(dataset.entries[u]) for u in big) > 500  # more than one page
+    async with KitsuClient(server.url, network=FAST_NET) as client:
+        users = [await client.get_user(uid) for uid in big]
+        no_favs = [u.id for u in users if u.favorites_count == 0]
+        assert no_favs and len(no_favs) < len(users)
+        mark = len(server.log)
+        batched = await client.fetch_libraries(users)
+        batch_log = _log(server)[mark:]
+        singles = {u.id: await client.fetch_library(u) for u in users}
+    for uid in big:
+        one, many = singles[uid], batched[uid]
+        assert many.entries == one.entries and many.favorites == one.favorites, uid
+        assert many.anime == one.anime and many.status_counts == one.status_counts, uid
+    fav_queries = [q for _, p, q in batch_log if p.endswith("favorites")]
+    assert fav_queries and all(
+        not set(q["filter[userId]"].split(",")) & set(no_favs) for q in fav_queries
+    )
+    assert len(batch_log) < len(big)  # fewer requests than users

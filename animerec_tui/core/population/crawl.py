@@ -370,7 +370,7 @@ class _Crawl:
             return 0  # one odd anime must not end the crawl
         self.answered += 1
         for uid, user in page.users.items():
-            if uid not in self.seen and uid not in self.cached:
+            if uid not in self.cached and uid not in self.failing:  # queued ones too (resume)
                 self.known[uid] = user
         return self._add_candidates([e.user_id for e in page.entries if e.user_id])
 
