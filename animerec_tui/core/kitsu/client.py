@@ -63,15 +63,6 @@ ANIME_FIELDS = (
     "startDate,posterImage,ageRating,nsfw,synopsis"
 )
 ANIME_ENTRY_FIELDS = "status,ratingTwenty,updatedAt,user"
-CRAWL_USER_FIELDS = (
-    "name,slug,pastNames,createdAt,followersCount,favoritesCount,ratingsCount,lifeSpentOnAnime,"
-    "avatar"
-)
-"""The user attributes a crawl keeps (what :func:`jsonapi.parse_user` reads), asked for with
-``include=user`` so a candidate needs no ``/users/{id}`` of its own."""
-OWNER_FIELDS = "name"
-"""The smallest ``fields[users]`` (Kitsu refuses an empty one): for ``include=user`` asked only
-for the linkage that says whose entry or favourite a row is."""
 LIBRARY_PAGE = 500
 """Kitsu's maximum for library entries (everything else: 20)."""
 FAVORITES_PAGE = 20
@@ -652,6 +643,19 @@ class KitsuClient:
                 status_counts=_status_counts(mine),
             )
         return libraries
+
+
+# -- the crawl's request shapes (used by the methods above) -------------------------------------
+
+CRAWL_USER_FIELDS = (
+    "name,slug,pastNames,createdAt,followersCount,favoritesCount,ratingsCount,lifeSpentOnAnime,"
+    "avatar"
+)
+"""The user attributes a crawl keeps (what :func:`jsonapi.parse_user` reads), asked for with
+``include=user`` so a candidate needs no ``/users/{id}`` of its own."""
+OWNER_FIELDS = "name"
+"""The smallest ``fields[users]`` (Kitsu refuses an empty one): for ``include=user`` asked only
+for the linkage that says whose entry or favourite a row is."""
 
 
 def _status_counts(entries: Iterable[LibraryEntry]) -> dict[str, int]:
