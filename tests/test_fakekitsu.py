@@ -589,3 +589,17 @@ def test_demo_catalogue_is_the_samples_anime_so_fetches_never_rename_them() -> N
     # anime made up beyond the sample's (a 3000-entry library needs more) take unused ids
     highest_real = max(map(int, real))
     assert all(int(a) > highest_real for a in ds.anime.keys() - real.keys())
+
+
+def test_unknown_sparse_field_is_refused(http: httpx.Client) -> None:
+    """jsonapi-resources 0.9.12 ``parse_fields``: a field the resource does not declare (or
+    an empty list) is 400 code 104, so a typo in the client's fieldsets fails here too."""
+    for fields in ("status,statuss", ""):
+        answer = http.get("library-entries", params=library("1001", **{"fields[users]": "name"}))
+        assert answer.status_code == 200
+        bad = http.get(
+            "library-entries", params=library("1001", **{"fields[libraryEntries]": fields})
+        )
+        assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "104"
+    wrong = http.get("users", params={"filter[name]": "alice", "fields[users]": "nam"})
+    assert wrong.status_code == 400 and "nam is not a valid field" in wrong.text

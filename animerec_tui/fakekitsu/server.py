@@ -117,6 +117,35 @@ _STATUS_KEYS = (
     ("dropped", "dropped"),
 )
 _TOP_PARAMS = ("filter", "fields", "page", "include", "sort")
+_BASE_ATTRS = ("createdAt", "updatedAt")  # kitsu-server app/resources/base_resource.rb
+
+
+def _fieldset(names: str, *relationships: str) -> frozenset[str]:
+    return frozenset((*_BASE_ATTRS, *names.split(), *relationships))
+
+
+FIELDS: dict[str, frozenset[str]] = {
+    # What ``fields[type]`` may name: the resource's attributes and relationships, camelCased
+    # (jsonapi-resources 0.9.12 request_parser.rb ``parse_fields``: anything else is 400
+    # InvalidField, code 104). From kitsu-server app/resources/*.rb; PRIVATE_FIELDS of the
+    # user resource are declared attributes too. Types not listed here are not checked.
+    "libraryEntries": _fieldset(
+        "status progress volumesOwned reconsuming reconsumeCount notes private reactionSkipped "
+        "progressedAt startedAt finishedAt rating ratingTwenty",
+        *ENTRY_RELS,
+    ),
+    "users": _fieldset(
+        "name pastNames slug about location waifuOrHusbando followersCount followingCount "
+        "lifeSpentOnAnime birthday gender commentsCount favoritesCount likesGivenCount "
+        "reviewsCount likesReceivedCount postsCount ratingsCount mediaReactionsCount "
+        "proExpiresAt title profileCompleted feedCompleted website proTier avatar coverImage "
+        "email password confirmed previousEmail language timeZone country shareToGlobal "
+        "titleLanguagePreference sfwFilter ratingSystem theme facebookId hasPassword status "
+        "subscribedToNewsletter aoPro permissions sfwFilterPreference",
+        *USER_RELS,
+    ),
+    "favorites": _fieldset("favRank", *FAVORITE_RELS),
+}
 
 HTML_503 = (
     b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
@@ -209,6 +238,14 @@ class Query:
                 self.include = [i.strip() for i in value.split(",") if i.strip()]
             else:
                 self.sort = [s.strip() for s in value.split(",") if s.strip()]
+        for rtype, names in self.fields.items():
+            if not names:  # parse_fields: an empty list is InvalidField 'nil'
+                raise _error(400, "Invalid field", f"nil is not a valid field for {rtype}.", "104")
+            unknown = sorted(names - FIELDS.get(rtype, names))
+            if unknown:
+                raise _error(
+                    400, "Invalid field", f"{unknown[0]} is not a valid field for {rtype}.", "104"
+                )
 
     def paging(self, max_limit: int) -> tuple[int, int]:
         limit = self._int("limit", DEFAULT_LIMIT)
