@@ -24,12 +24,14 @@ from animerec_tui.core.errors import (
 )
 from animerec_tui.core.records import SAMPLE_NAME_PREFIX, SAMPLE_PREFIX, Library, User
 from animerec_tui.core.settings import Settings
+from animerec_tui.core.timestamps import before
 
 if TYPE_CHECKING:
     from animerec_tui.core.kitsu import KitsuClient, LibraryProgress
 
 REFRESH_OVERLAP = timedelta(minutes=10)
-"""``filter[since]`` looks back this far past the last sync, so clock skew loses nothing."""
+"""``filter[since]`` looks back this far before the watermark: entries written while a fetch
+was being read are asked for again (an upsert), never lost."""
 
 
 def utc_now() -> str:
@@ -243,14 +245,16 @@ class Core:
         refresh: bool,
         progress: Callable[[LibraryProgress], None] | None,
     ) -> str:
-        synced_at = utc_now()
+        synced_at = utc_now()  # when we synced, for people; never a filter[since] value
         state = self.cache.sync_state(user.id)
-        if refresh and state is not None and state.source == "kitsu":
-            since_dt = datetime.fromisoformat(state.synced_at.replace("Z", "+00:00"))
-            since = (since_dt - REFRESH_OVERLAP).isoformat(timespec="seconds")
+        if refresh and state is not None and state.source == "kitsu" and state.watermark:
+            # Kitsu compares filter[since] with its own updated_at (kitsu-server
+            # app/resources/library_entry_resource.rb), so the watermark is Kitsu's clock:
+            # the newest updatedAt seen (or its Date header), never this machine's clock
+            since = before(state.watermark, REFRESH_OVERLAP)
             total, changes = await asyncio.gather(
                 client.library_count(user.id),
-                client.fetch_library(user, since=since.replace("+00:00", "Z"), progress=progress),
+                client.fetch_library(user, since=since, progress=progress),
             )
             try:
                 self.cache.merge_library(changes, synced_at=synced_at, total_entries=total)
