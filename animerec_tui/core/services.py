@@ -64,6 +64,8 @@ class FetchResult:
     offline: bool = False
     mode: str = "full"  # "full", "incremental", "cached"
     note: str | None = None
+    withheld: int = 0
+    """Entries of adult anime Kitsu hid (counted by Kitsu, not in ``entries``)."""
 
 
 @dataclass
@@ -215,6 +217,7 @@ class Core:
             requests=client.requests - before,
             seconds=time.perf_counter() - started,
             mode=mode,
+            withheld=state.withheld_count,
         )
 
     def _cached_fetch(
