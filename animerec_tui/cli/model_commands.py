@@ -110,6 +110,7 @@ def _ensure_model(core: Core, show: bool) -> Any:
 
 
 def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
+    from animerec_tui.core.describe import anime_details, refreshed
     from animerec_tui.core.recommend import service
 
     users = []
@@ -135,6 +136,8 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
             include_adult=args.include_adult,
             model=loaded,
         )
+        asyncio.run(core.describe(r.anime_id for r in recs))  # sample-only anime, when online
+        recs = refreshed(recs, core.cache, core.settings.display.title_language)
         if args.json:
             emit_json(
                 {
@@ -149,6 +152,7 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
                             "score": round(float(r.score), 6),
                             "because": list(r.because),
                             "subtype": r.anime.subtype if r.anime else None,
+                            **anime_details(r.anime),  # slug, url, titles, synopsis, start_date
                         }
                         for r in recs
                     ],

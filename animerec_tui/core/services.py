@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import (
     AmbiguousUser,
+    BadResponse,
     CacheError,
+    KitsuRequestRejected,
     KitsuUnavailable,
     NotCached,
     UserChoice,
@@ -267,6 +269,37 @@ class Core:
         library = await client.fetch_library(user, progress=progress)
         self.cache.save_library(library, synced_at=synced_at)
         return "full"
+
+    # -- describing anime ----------------------------------------------------------------------
+
+    async def describe(self, anime_ids: Iterable[str]) -> int:
+        """Describe from Kitsu the anime of ``anime_ids`` the cache knows only from the sample
+        (no slug, synopsis, English title: never described by Kitsu), and cache them.
+
+        ``/anime?filter[id]=...``, 20 a request. Returns how many anime were described; 0 when
+        offline or when every one was already described. An anime Kitsu does not return is
+        one it hides from anonymous readers (AnimePolicy::Scope: adult) and is marked
+        withheld, so no filter shows it again. Kitsu being unreachable is not an error here
+        (the cache's titles still do): the core just goes offline.
+        """
+        if self.offline:
+            return 0
+        wanted = self.cache.undescribed_anime(anime_ids)
+        if not wanted:
+            return 0
+        try:
+            async with self.client() as client:
+                found = await client.anime_by_ids(wanted)
+        except KitsuUnavailable:
+            self.went_offline = True
+            return 0
+        except (BadResponse, KitsuRequestRejected):
+            return 0  # a Kitsu answer we cannot use: keep what the cache says
+        described = self.cache.describe_anime(found, described_at=utc_now())
+        hidden = set(wanted) - {a.id for a in found}
+        if hidden:
+            self.cache.withhold_anime(hidden)
+        return described
 
     async def library(self, query: str) -> LibraryResult:
         """A user's cached library, fetched first when online and not cached."""

@@ -471,6 +471,13 @@ class Cache:
             if i not in known or (known[i].described_at is None and not known[i].withheld)
         ]
 
+    def withhold_anime(self, anime_ids: Iterable[str]) -> None:
+        """Mark anime withheld (Kitsu would not describe them: adult) in their own write;
+        training data changes (they leave it), so models trained before become stale."""
+        with self.transaction() as db:
+            self.mark_withheld(db, anime_ids)
+            self._bump(db)
+
     def describe_anime(self, anime: Iterable[Anime], *, described_at: str) -> int:
         """Store Kitsu's descriptions of anime (``/anime?filter[id]=...``); returns how many."""
         records = list(anime)

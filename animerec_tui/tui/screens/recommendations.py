@@ -134,6 +134,7 @@ class RecommendationsScreen(AnimerecScreen):
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
     def compute(self) -> tuple[list[Any], set[str]]:
+        from animerec_tui.core.describe import refreshed
         from animerec_tui.core.recommend import service
 
         cache, settings = self.core.cache, self.core.settings
@@ -152,13 +153,27 @@ class RecommendationsScreen(AnimerecScreen):
         planned = (
             {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
         )
-        return list(recs), planned
+        return refreshed(recs, cache, settings.display.title_language), planned
+
+    @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
+    async def describe(self) -> None:
+        """Describe from Kitsu the shown anime known only from the sample, then show them."""
+        from animerec_tui.core.describe import refreshed
+
+        if not await self.core.describe(r.anime_id for r in self.recs):
+            return
+        language = self.core.settings.display.title_language
+        self.recs = refreshed(self.recs, self.core.cache, language)
+        self.by_id = {str(r.anime_id): r for r in self.recs}
+        self._render_rows()
 
     def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
         if worker.name == "recommend" and state == WorkerState.SUCCESS:
             self.recs, self.planned = worker.result  # type: ignore[misc]
             self.by_id = {str(r.anime_id): r for r in self.recs}
             self._render_rows()
+            if not self.animerec.offline:
+                self.describe()
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -245,15 +260,29 @@ class RecommendationsScreen(AnimerecScreen):
         out = join_inert(
             [(f"#{rec.rank} ", "bold"), (rec.title, "bold"), (f"   score {rec.score:.3f}", "dim")]
         )
+        other_titles = [
+            (label, anime.titles[key])
+            for label, key in (("English", "en"), ("Romaji", "en_jp"))
+            if anime is not None and anime.titles.get(key) and anime.titles[key] != rec.title
+        ]
+        for label, text in other_titles:
+            out.append(f"\n{label}: ", style="dim")
+            out.append(clean(text))
         if facts:
             out.append("\n" + " · ".join(facts), style="dim")
+        if anime is not None and anime.url:
+            out.append("\n" + clean(anime.url), style="underline dim")
         if anime is not None and anime.genres:
             out.append("\n" + clean(", ".join(anime.genres)), style="italic")
         out.append("\n\nBecause you watched: ", style="bold")
         out.append(clean("; ".join(rec.because)) or "your library as a whole")
         synopsis = anime.synopsis if anime is not None else None
         out.append("\n\n")
-        out.append(clean(synopsis, multiline=True) if synopsis else "No synopsis in the cache.")
+        out.append(
+            clean(synopsis, multiline=True)
+            if synopsis
+            else "No synopsis in the cache (Kitsu describes it when online)."
+        )
         detail.update(out)
 
     @on(DataTable.HeaderSelected, "#recs")
