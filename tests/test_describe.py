@@ -88,7 +88,7 @@ async def test_sample_only_anime_are_described_twenty_a_request_and_cached(
         catalogue.anime[hidden].update(ageRating="PG", nsfw=False)
     assert described == 44
     asked = _ids_asked(kitsu)
-    assert [len(batch) for batch in asked] == [20, 20, 5]
+    assert sorted(len(batch) for batch in asked) == [5, 20, 20]  # concurrent: any order
     assert sorted(i for batch in asked for i in batch) == sorted(ids)
     after = core.cache.get_anime(ids)
     shown = after[ids[0]]
@@ -158,3 +158,30 @@ def test_refreshed_drops_withheld_anime_and_titles_in_the_chosen_language(tmp_pa
         ]
         romaji = refreshed(recs, cache, "romaji")
         assert [r.title for r in romaji] == ["Shingeki no Kyojin", "San"]
+
+
+# -- an honest population -------------------------------------------------------------------
+
+
+async def test_population_says_what_the_model_learned_from(
+    tmp_path: Path, catalogue: Dataset, kitsu: FakeKitsu
+) -> None:
+    from animerec_tui.core.population.provenance import crawl_seconds, provenance
+    from animerec_tui.core.population.stats import population_stats
+
+    core = _core(tmp_path, kitsu.url)
+    origin = provenance(core.cache)
+    assert origin.sample_only and origin.sample_users == 756
+    assert "756 sample users (2016 MyAnimeList lists) + 0 Kitsu users" in origin.summary()
+    assert crawl_seconds(core.settings, 50) == pytest.approx(50 * 1.6 / 4.0)
+
+    catalogue.add_user(id="1001", name="alice", slug="alice", entries=60)  # only this test
+    await core.fetch("alice")
+    newest = max(catalogue.anime[e["animeId"]]["startDate"] for e in catalogue.entries["1001"])
+    origin = provenance(core.cache)
+    assert (origin.sample_users, origin.kitsu_users, origin.sample_only) == (756, 1, False)
+    assert origin.newest_start_date == newest
+    stats = population_stats(core.cache).to_json()
+    assert stats["newest_start_date"] == newest
+    assert f"+ 1 Kitsu users; newest anime started {newest}" in stats["learned_from"]
+    core.close()

@@ -252,6 +252,7 @@ def cmd_stats(core: Core, args: argparse.Namespace) -> int:
         ("entries", data["entries"]),
     ]
     out.print(table("Cached population", ["", ("Count", "right")], rows))
+    out.print(inert("The model " + data["learned_from"]))
     total = sum(data["status_counts"].values()) or 1
     out.print(
         table(

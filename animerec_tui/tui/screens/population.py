@@ -118,8 +118,10 @@ class PopulationScreen(AnimerecScreen):
             await tables.mount(Label(label, classes="section-title"))
             await tables.mount(table)
         users = self.stats.get("users", 0)
+        learned = self.stats.get("learned_from") or ""
         self.query_one("#population-status", Label).update(
-            f"{users:,} users in the cache · c crawls more from Kitsu · ctrl+r recounts"
+            f"{users:,} users in the cache · the model {learned}\n"
+            "c crawls more from Kitsu · ctrl+r recounts"
         )
 
     def _records_table(self, key: str, rows: list[dict[str, Any]]) -> tuple[str, DataTable[Any]]:

@@ -80,6 +80,13 @@ class RecommendationsScreen(AnimerecScreen):
         ),
         Binding("m", "more", "More", id="recs-more", tooltip=f"{PAGE} more recommendations"),
         Binding(
+            "c",
+            "crawl",
+            "Crawl",
+            id="recs-crawl",
+            tooltip="Learn from Kitsu users around this one, not only the 2016 sample",
+        ),
+        Binding(
             "ctrl+r",
             "refresh",
             "Refresh",
@@ -100,6 +107,8 @@ class RecommendationsScreen(AnimerecScreen):
         self.recs: list[Any] = []
         self.by_id: dict[str, Any] = {}
         self.planned: set[str] = set()
+        self.origin: Any = None
+        """What the model learned from (``core.population.provenance.Provenance``)."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -133,8 +142,9 @@ class RecommendationsScreen(AnimerecScreen):
     # -- data --------------------------------------------------------------------------------
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
-    def compute(self) -> tuple[list[Any], set[str]]:
+    def compute(self) -> tuple[list[Any], set[str], Any]:
         from animerec_tui.core.describe import refreshed
+        from animerec_tui.core.population.provenance import provenance
         from animerec_tui.core.recommend import service
 
         cache, settings = self.core.cache, self.core.settings
@@ -153,7 +163,8 @@ class RecommendationsScreen(AnimerecScreen):
         planned = (
             {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
         )
-        return refreshed(recs, cache, settings.display.title_language), planned
+        origin = provenance(cache)
+        return refreshed(recs, cache, settings.display.title_language), planned, origin
 
     @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
     async def describe(self) -> None:
@@ -169,7 +180,7 @@ class RecommendationsScreen(AnimerecScreen):
 
     def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
         if worker.name == "recommend" and state == WorkerState.SUCCESS:
-            self.recs, self.planned = worker.result  # type: ignore[misc]
+            self.recs, self.planned, self.origin = worker.result  # type: ignore[misc]
             self.by_id = {str(r.anime_id): r for r in self.recs}
             self._render_rows()
             if not self.animerec.offline:
@@ -225,7 +236,25 @@ class RecommendationsScreen(AnimerecScreen):
             parts.append("model is stale (F3 retrains)")
         if self.animerec.offline:
             parts.append("offline")
-        self.query_one("#recs-status", Label).update(" · ".join(parts))
+        line = " · ".join(parts)
+        if self.origin is not None:
+            line += "\nThe model " + self.origin.summary()
+            if self.origin.sample_only and not self.user.is_sample:
+                line += f" · c learns from Kitsu users around {clean(self.user.label)} ("
+                line += f"{self._crawl_users()} users, {self._crawl_time()})"
+        self.query_one("#recs-status", Label).update(line)
+
+    def _crawl_users(self) -> int:
+        from animerec_tui.tui.screens.population import CRAWL_USERS
+
+        return int(self.animerec.crawl_users or CRAWL_USERS)
+
+    def _crawl_time(self) -> str:
+        from animerec_tui.core.population.provenance import crawl_seconds, duration
+
+        rate = self.core.settings.crawl.requests_per_second
+        seconds = crawl_seconds(self.core.settings, self._crawl_users())
+        return f"{duration(seconds)} at {rate:g} requests/s"
 
     def highlighted_id(self) -> str | None:
         table = self.query_one("#recs", DataTable)
@@ -320,6 +349,23 @@ class RecommendationsScreen(AnimerecScreen):
     def action_more(self) -> None:
         self.n += PAGE
         self.compute()
+
+    def action_crawl(self) -> None:
+        """Crawl the Kitsu users around this user, then recommend again (retrain with F3)."""
+        self.animerec.retry_online()
+        if self.core.offline:
+            self.notify("Crawling needs Kitsu, and offline mode is on.", severity="warning")
+            return
+        from animerec_tui.tui.screens.progress import CrawlScreen
+
+        around = None if self.user.is_sample else self.user
+
+        def done(summary: Any) -> None:
+            if summary is not None:
+                self.notify("Crawl done: press F3 to retrain on the new users.")
+                self.compute()
+
+        self.app.push_screen(CrawlScreen(around=around, max_users=self._crawl_users()), done)
 
     def action_refresh(self) -> None:
         self.animerec.refresh_user(self.user, then=self.compute)
