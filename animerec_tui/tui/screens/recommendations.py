@@ -61,6 +61,10 @@ DESCENDING_FIRST = {"episodes", "rating", "score"}
 
 
 class RecommendationsScreen(AnimerecScreen):
+    DEFAULT_CSS = """
+    #recs-origin { width: 100%; height: auto; padding: 0 1; color: $text-muted; }
+    #recs-origin.-sample-only { color: $warning; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "cycle_sort", "Sort", id="recs-sort", tooltip="Sort by the next column"),
         Binding("o", "reverse", "Order", id="recs-reverse", tooltip="Reverse the order"),
@@ -114,6 +118,7 @@ class RecommendationsScreen(AnimerecScreen):
         yield Header(show_clock=False, icon="◆")
         yield OfflineBanner()
         yield Label("", id="recs-status")
+        yield Label("", id="recs-origin")
         yield DataTable(id="recs", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="detail-pane"):
             yield Static("", id="detail")
@@ -236,13 +241,22 @@ class RecommendationsScreen(AnimerecScreen):
             parts.append("model is stale (F3 retrains)")
         if self.animerec.offline:
             parts.append("offline")
-        line = " · ".join(parts)
-        if self.origin is not None:
-            line += "\nThe model " + self.origin.summary()
-            if self.origin.sample_only and not self.user.is_sample:
-                line += f" · c learns from Kitsu users around {clean(self.user.label)} ("
-                line += f"{self._crawl_users()} users, {self._crawl_time()})"
-        self.query_one("#recs-status", Label).update(line)
+        self.query_one("#recs-status", Label).update(" · ".join(parts))
+        self._update_origin()
+
+    def _update_origin(self) -> None:
+        """Say what the model learned from; with only the 2016 sample, offer the crawl."""
+        label = self.query_one("#recs-origin", Label)
+        if self.origin is None:
+            label.update("")
+            return
+        line = "The model " + self.origin.summary()
+        if self.origin.sample_only:
+            line += ". It knows nothing newer than 2016: "
+            who = "" if self.user.is_sample else f" around {clean(self.user.label)}"
+            line += f"c crawls {self._crawl_users()} Kitsu users{who} ({self._crawl_time()})."
+        label.set_class(self.origin.sample_only, "-sample-only")
+        label.update(line)
 
     def _crawl_users(self) -> int:
         from animerec_tui.tui.screens.population import CRAWL_USERS
