@@ -580,8 +580,9 @@ class KitsuApi:
         included_rels = q.includes(ENTRY_RELS, "libraryEntries")
         fields = q.fields.get("libraryEntries")
         linkage: dict[str, dict[str, str] | None] = {}
+        shown = self.ds.anime_visible(found["animeId"])
         if self._linked("anime", fields, included_rels):
-            linkage["anime"] = {"type": "anime", "id": found["animeId"]}
+            linkage["anime"] = self._anime_linkage(found, shown)
         if self._linked("user", fields, included_rels):
             linkage["user"] = {"type": "users", "id": found["userId"]}
         doc: dict[str, Any] = {
@@ -589,7 +590,7 @@ class KitsuApi:
                 "libraryEntries", "library-entries", found, fields, ENTRY_RELS, linkage, base
             )
         }
-        if "anime" in included_rels:
+        if "anime" in included_rels and shown:
             doc["included"] = [self._anime_res(self.ds.anime[found["animeId"]], q, base)]
         return doc
 
