@@ -113,6 +113,19 @@ async def test_describe_offline_asks_nothing(tmp_path: Path, kitsu: FakeKitsu) -
     core.close()
 
 
+async def test_describe_with_kitsu_unreachable_goes_offline_and_keeps_the_cache(
+    tmp_path: Path,
+) -> None:
+    from cli_support import closed_port_url
+
+    core = _core(tmp_path, closed_port_url())
+    ids = core.cache.undescribed_anime(["1", "5", "6"])
+    assert await core.describe(ids) == 0
+    assert core.went_offline
+    assert core.cache.undescribed_anime(ids) == ids  # nothing marked withheld for it
+    core.close()
+
+
 def test_recommend_json_carries_kitsus_description_in_the_chosen_language(
     tmp_path: Path, catalogue: Dataset, kitsu: FakeKitsu
 ) -> None:

@@ -36,6 +36,10 @@ REFRESH_OVERLAP = timedelta(minutes=10)
 was being read are asked for again (an upsert), never lost."""
 
 
+DESCRIBE_SECONDS = 15.0
+"""The most :meth:`Core.describe` waits for Kitsu: describing is an extra, not the answer."""
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -288,11 +292,13 @@ class Core:
         if not wanted:
             return 0
         try:
-            async with self.client() as client:
+            async with asyncio.timeout(DESCRIBE_SECONDS), self.client() as client:
                 found = await client.anime_by_ids(wanted)
         except KitsuUnavailable:
             self.went_offline = True
             return 0
+        except TimeoutError:
+            return 0  # a slow Kitsu must not hold recommendations the cache can already show
         except (BadResponse, KitsuRequestRejected):
             return 0  # a Kitsu answer we cannot use: keep what the cache says
         described = self.cache.describe_anime(found, described_at=utc_now())
