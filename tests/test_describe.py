@@ -7,6 +7,7 @@ cached; anime Kitsu will not describe to an anonymous reader (adult) are withhel
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,7 +87,7 @@ async def test_sample_only_anime_are_described_twenty_a_request_and_cached(
         described = await core.describe(ids)
     finally:
         catalogue.anime[hidden].update(ageRating="PG", nsfw=False)
-    assert described == 44
+    assert described == 45  # 44 described, 1 found hidden
     asked = _ids_asked(kitsu)
     assert sorted(len(batch) for batch in asked) == [5, 20, 20]  # concurrent: any order
     assert sorted(i for batch in asked for i in batch) == sorted(ids)
@@ -197,4 +198,35 @@ async def test_population_says_what_the_model_learned_from(
     stats = population_stats(core.cache).to_json()
     assert stats["newest_start_date"] == newest
     assert f"+ 1 Kitsu users; newest anime started {newest}" in stats["learned_from"]
+    core.close()
+
+
+async def test_recommendations_kitsu_hides_are_replaced_by_the_next_ones(
+    tmp_path: Path, catalogue: Dataset, kitsu: FakeKitsu
+) -> None:
+    from animerec_tui.core.describe import described_top
+    from animerec_tui.core.recommend import service
+
+    core = _core(tmp_path, kitsu.url)
+    user = "sample:72562"
+    service.train(core.cache, core.settings)
+
+    def top(k: int) -> list[service.Recommendation]:
+        return service.recommend(core.cache, core.settings, user, n=k)
+
+    first = top(8)
+    hidden = {first[1].anime_id, first[4].anime_id}
+    for anime_id in hidden:
+        catalogue.rate_adult(anime_id)
+    try:
+        shown = await asyncio.to_thread(described_top, core, top, 8)
+    finally:
+        for anime_id in hidden:
+            catalogue.anime[anime_id].update(ageRating="PG", nsfw=False)
+    assert [r.rank for r in shown] == list(range(1, 9))
+    assert not {r.anime_id for r in shown} & hidden
+    assert [r.anime_id for r in shown[:6]] == [
+        r.anime_id for r in first if r.anime_id not in hidden
+    ]
+    assert all(r.anime is not None and r.anime.slug for r in shown)
     core.close()

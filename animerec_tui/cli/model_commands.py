@@ -110,7 +110,7 @@ def _ensure_model(core: Core, show: bool) -> Any:
 
 
 def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
-    from animerec_tui.core.describe import anime_details, refreshed
+    from animerec_tui.core.describe import anime_details, described_top
     from animerec_tui.core.recommend import service
 
     users = []
@@ -127,17 +127,19 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
     if model_info.get("stale") and not args.json:
         note("the model is older than the cache; run 'animerec train' to include recent data")
     for user in users:
-        recs = service.recommend(
-            core.cache,
-            core.settings,
-            user.id,
-            n=args.n,
-            subtypes=args.subtypes,
-            include_adult=args.include_adult,
-            model=loaded,
-        )
-        asyncio.run(core.describe(r.anime_id for r in recs))  # sample-only anime, when online
-        recs = refreshed(recs, core.cache, core.settings.display.title_language)
+
+        def top(k: int, user_id: str = user.id) -> list[Any]:
+            return service.recommend(
+                core.cache,
+                core.settings,
+                user_id,
+                n=k,
+                subtypes=args.subtypes,
+                include_adult=args.include_adult,
+                model=loaded,
+            )
+
+        recs = described_top(core, top, args.n)  # sample-only anime described from Kitsu
         if args.json:
             emit_json(
                 {

@@ -280,11 +280,11 @@ class Core:
         """Describe from Kitsu the anime of ``anime_ids`` the cache knows only from the sample
         (no slug, synopsis, English title: never described by Kitsu), and cache them.
 
-        ``/anime?filter[id]=...``, 20 a request. Returns how many anime were described; 0 when
-        offline or when every one was already described. An anime Kitsu does not return is
-        one it hides from anonymous readers (AnimePolicy::Scope: adult) and is marked
-        withheld, so no filter shows it again. Kitsu being unreachable is not an error here
-        (the cache's titles still do): the core just goes offline.
+        ``/anime?filter[id]=...``, 20 a request. An anime Kitsu does not return is one it hides
+        from anonymous readers (AnimePolicy::Scope: adult) and is marked withheld, so no filter
+        shows it again. Returns how many anime the cache learned about (described or
+        withheld); 0 when offline or when every one was already described. Kitsu being
+        unreachable is not an error here (the cache's titles still do): the core goes offline.
         """
         if self.offline:
             return 0
@@ -305,7 +305,7 @@ class Core:
         hidden = set(wanted) - {a.id for a in found}
         if hidden:
             self.cache.withhold_anime(hidden)
-        return described
+        return described + len(hidden)
 
     async def library(self, query: str) -> LibraryResult:
         """A user's cached library, fetched first when online and not cached."""

@@ -148,40 +148,37 @@ class RecommendationsScreen(AnimerecScreen):
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
     def compute(self) -> tuple[list[Any], set[str], Any]:
-        from animerec_tui.core.describe import refreshed
+        from animerec_tui.core.describe import shown_top
         from animerec_tui.core.population.provenance import provenance
         from animerec_tui.core.recommend import service
 
         cache, settings = self.core.cache, self.core.settings
         if hasattr(self.model, "refresh_stale"):
             self.model.refresh_stale(cache)  # the cache may have changed since it was loaded
-        recs = service.recommend(
-            cache,
-            settings,
-            self.user.id,
-            n=self.n,
-            subtypes=[self.type_filter] if self.type_filter else None,
-            exclude_planned=self.hide_planned,
-            model=self.model,
-        )
+
+        def top(k: int) -> list[Any]:
+            return service.recommend(
+                cache,
+                settings,
+                self.user.id,
+                n=k,
+                subtypes=[self.type_filter] if self.type_filter else None,
+                exclude_planned=self.hide_planned,
+                model=self.model,
+            )
+
+        recs = shown_top(top, cache, self.n, settings.display.title_language)
         library = cache.library(self.user.id)
         planned = (
             {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
         )
-        origin = provenance(cache)
-        return refreshed(recs, cache, settings.display.title_language), planned, origin
+        return recs, planned, provenance(cache)
 
     @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
     async def describe(self) -> None:
         """Describe from Kitsu the shown anime known only from the sample, then show them."""
-        from animerec_tui.core.describe import refreshed
-
-        if not await self.core.describe(r.anime_id for r in self.recs):
-            return
-        language = self.core.settings.display.title_language
-        self.recs = refreshed(self.recs, self.core.cache, language)
-        self.by_id = {str(r.anime_id): r for r in self.recs}
-        self._render_rows()
+        if await self.core.describe(r.anime_id for r in self.recs):
+            self.compute()  # shows what Kitsu said, refilled if it hides some
 
     def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
         if worker.name == "recommend" and state == WorkerState.SUCCESS:
