@@ -137,3 +137,38 @@ def test_search_users_escapes_like_wildcards(cache: Cache) -> None:
     cache.save_users([User(id="1", name="100%_real"), User(id="2", name="1000 real")])
     assert [u.id for u in cache.search_users("100%")] == ["1"]
     assert [u.id for u in cache.search_users("%")] == ["1"]
+
+
+def test_schema_1_cache_moves_untitled_stub_entries_to_hidden_adult(tmp_path: Path) -> None:
+    """Older caches kept an id-only stub for an anime Kitsu linked but never described (a
+    hidden adult anime) and listed it as "anime N": the migration makes those hidden."""
+    from animerec_tui.core.cache.schema import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.executescript(
+        """
+        PRAGMA user_version = 1;
+        INSERT INTO meta VALUES ('cache_id', 'x'), ('data_version', '0');
+        INSERT INTO users (uid, id, name) VALUES (1, '7', 'seven');
+        INSERT INTO anime (id, title, slug) VALUES (10, 'Shown', 'shown');
+        INSERT INTO anime (id) VALUES (11);
+        INSERT INTO entries (uid, anime_id, status, entry_id, updated_at)
+            VALUES (1, 10, 1, 'e10', '2020-01-01T00:00:00.000Z'),
+                   (1, 11, 1, 'e11', '2020-01-02T00:00:00.000Z');
+        INSERT INTO sync_state (uid, synced_at, entry_count, favorite_count)
+            VALUES (1, '2026-01-01T00:00:00Z', 2, 0);
+        """
+    )
+    db.close()
+    with Cache(path) as cache:
+        library = cache.library("7")
+        assert library is not None
+        assert [e.anime_id for e in library.entries] == ["10"]
+        assert [(w.id, w.anime_id) for w in library.withheld] == [("e11", "11")]
+        assert cache.get_anime(["11"])["11"].adult
+        state = cache.sync_state("7")
+        assert state is not None and (state.entry_count, state.withheld_count) == (1, 1)
+        assert state.watermark is None  # unknown: the next refresh is a full fetch
+        assert 11 not in cache.interaction_arrays()["anime_id"].tolist()

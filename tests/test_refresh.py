@@ -64,3 +64,40 @@ async def test_refresh_of_uncached_user_is_a_full_fetch(
     result = await core.fetch("1002", refresh=True)
     assert result.mode == "full" and result.entries == 15
     core.close()
+
+
+# -- Kitsu's clock -------------------------------------------------------------------------------
+
+
+async def test_refresh_uses_kitsus_clock_when_it_runs_30_minutes_behind(tmp_path: Path) -> None:
+    """filter[since] is compared with Kitsu's own updated_at: a watermark from this machine's
+    clock (30 minutes ahead of Kitsu's) would skip the change made just after the fetch."""
+    ds = Dataset(seed=3, clock_offset=-30 * 60)
+    ds.add_anime(n=200)
+    ds.add_user(id="1001", name="alice", slug="alice", entries=40, favorites=2)
+    planned = next(e for e in ds.entries["1001"] if e["status"] == "planned")
+    with FakeKitsu(ds) as kitsu:
+        core = _core(tmp_path, kitsu.url)
+        assert (await core.fetch("alice")).mode == "full"
+        ds.give_anime("1001", planned["animeId"], status="completed", updatedAt=ds.now_iso())
+        refreshed = await core.fetch("alice", refresh=True)
+        assert refreshed.mode == "incremental"
+        assert _statuses(core, "1001")[planned["animeId"]] == "completed"
+        core.close()
+
+
+async def test_empty_library_watermark_is_kitsus_date_header(tmp_path: Path) -> None:
+    """No entry to take updatedAt from: the watermark is the answer's Date header (Kitsu's
+    clock), so an anime added later is still found by an incremental refresh."""
+    ds = Dataset(seed=4, clock_offset=-30 * 60)
+    ds.add_anime(n=50)
+    ds.add_user(id="1005", name="newbie", slug="newbie", entries=0)
+    with FakeKitsu(ds) as kitsu:
+        core = _core(tmp_path, kitsu.url)
+        await core.fetch("newbie")
+        state = core.cache.sync_state("1005")
+        assert state is not None and state.watermark is not None
+        ds.give_anime("1005", "7", status="current", progress=1, updatedAt=ds.now_iso())
+        refreshed = await core.fetch("newbie", refresh=True)
+        assert (refreshed.mode, refreshed.entries) == ("incremental", 1)
+        core.close()

@@ -141,6 +141,7 @@ def _print_fetch(args: argparse.Namespace, result: Any) -> None:
                 "seconds": round(result.seconds, 3),
                 "mode": result.mode,
                 "offline": result.offline,
+                "hidden_adult_titles": result.withheld,
             }
         )
         return
@@ -182,6 +183,7 @@ def cmd_library(core: Core, args: argparse.Namespace) -> int:
                     {"anime_id": f.anime_id, "title": _title(lib.anime, f.anime_id)}
                     for f in lib.favorites
                 ],
+                "hidden_adult_titles": len(lib.withheld),  # Kitsu hides their anime from us
             }
         )
         return 0
@@ -213,6 +215,9 @@ def cmd_library(core: Core, args: argparse.Namespace) -> int:
     if lib.favorites:
         favs = ", ".join(_title(lib.anime, f.anime_id) for f in lib.favorites)
         out.print(inert("Favourites: " + favs))
+    if lib.withheld:
+        n = len(lib.withheld)
+        out.print(inert(f"{n} hidden adult title{'s' if n != 1 else ''} (Kitsu hides them)"))
     return 0
 
 
@@ -247,6 +252,7 @@ def cmd_stats(core: Core, args: argparse.Namespace) -> int:
         ("entries", data["entries"]),
     ]
     out.print(table("Cached population", ["", ("Count", "right")], rows))
+    out.print(inert("The model " + data["learned_from"]))
     total = sum(data["status_counts"].values()) or 1
     out.print(
         table(

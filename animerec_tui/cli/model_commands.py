@@ -110,6 +110,7 @@ def _ensure_model(core: Core, show: bool) -> Any:
 
 
 def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
+    from animerec_tui.core.describe import anime_details, described_top
     from animerec_tui.core.recommend import service
 
     users = []
@@ -126,15 +127,19 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
     if model_info.get("stale") and not args.json:
         note("the model is older than the cache; run 'animerec train' to include recent data")
     for user in users:
-        recs = service.recommend(
-            core.cache,
-            core.settings,
-            user.id,
-            n=args.n,
-            subtypes=args.subtypes,
-            include_adult=args.include_adult,
-            model=loaded,
-        )
+
+        def top(k: int, user_id: str = user.id) -> list[Any]:
+            return service.recommend(
+                core.cache,
+                core.settings,
+                user_id,
+                n=k,
+                subtypes=args.subtypes,
+                include_adult=args.include_adult,
+                model=loaded,
+            )
+
+        recs = described_top(core, top, args.n)  # sample-only anime described from Kitsu
         if args.json:
             emit_json(
                 {
@@ -149,6 +154,7 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
                             "score": round(float(r.score), 6),
                             "because": list(r.because),
                             "subtype": r.anime.subtype if r.anime else None,
+                            **anime_details(r.anime),  # slug, url, titles, synopsis, start_date
                         }
                         for r in recs
                     ],

@@ -15,6 +15,12 @@ SAMPLE_PREFIX = "sample:"
 SAMPLE_NAME_PREFIX = "sample-"
 
 
+KITSU_SITE = "https://kitsu.app"
+TITLE_LANGUAGES: dict[str, str | None] = {"canonical": None, "english": "en", "romaji": "en_jp"}
+"""The title languages a person may pick (``[display] title_language``) -> Kitsu ``titles`` key;
+``canonical`` is Kitsu's ``canonicalTitle``."""
+
+
 def is_sample_id(user_id: str) -> bool:
     return user_id.startswith(SAMPLE_PREFIX)
 
@@ -60,6 +66,11 @@ class Anime:
     nsfw: bool = False
     synopsis: str | None = None
     genres: tuple[str, ...] = ()
+    withheld: bool = False
+    """Kitsu linked this anime to an entry but never described it to us: an anonymous reader
+    is not shown adult (R18) anime (kitsu-server ``AnimePolicy::Scope``), so it is adult."""
+    described_at: str | None = None
+    """When Kitsu last described it (``None``: known only from the bundled sample, or a stub)."""
 
     @property
     def display_title(self) -> str:
@@ -70,9 +81,21 @@ class Anime:
                 return self.titles[key]
         return f"anime {self.id}"
 
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` (a :data:`TITLE_LANGUAGES` key), else the canonical one."""
+        key = TITLE_LANGUAGES.get(language)
+        if key is not None and self.titles.get(key):
+            return self.titles[key]
+        return self.display_title
+
     @property
     def adult(self) -> bool:
-        return self.nsfw or self.age_rating == "R18"
+        return self.nsfw or self.age_rating == "R18" or self.withheld
+
+    @property
+    def url(self) -> str | None:
+        """The anime's page on Kitsu (``https://kitsu.app/anime/<slug>``), when it has a slug."""
+        return f"{KITSU_SITE}/anime/{self.slug}" if self.slug else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +110,24 @@ class LibraryEntry:
     progressed_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WithheldEntry:
+    """A library entry whose anime Kitsu hides from anonymous readers (adult anime).
+
+    Kitsu still returns and counts entries whose own ``nsfw`` flag is stale (set only when the
+    entry's anime changes: kitsu-server ``LibraryEntry.visible_for`` and its ``before_validation``),
+    with ``relationships.anime.data`` null (``anime_id`` None) or an id that ``included`` never
+    describes. Known and counted, never shown as a title, recommended or trained on.
+    """
+
+    user_id: str
+    id: str
+    status: Status
+    anime_id: str | None = None
+    rating_twenty: int | None = None
     updated_at: str | None = None
 
 
@@ -107,3 +148,10 @@ class Library:
     favorites: list[Favorite]
     anime: dict[str, Anime]
     status_counts: dict[str, int] = field(default_factory=dict)
+    withheld: list[WithheldEntry] = field(default_factory=list)
+    """Entries of adult anime Kitsu hid from us: see :class:`WithheldEntry`."""
+    withheld_anime: set[str] = field(default_factory=set)
+    """Anime ids Kitsu linked (entries, favourites) but never described: adult."""
+    watermark: str | None = None
+    """Kitsu's clock for the next ``filter[since]``: the newest ``updatedAt`` seen (or the
+    ``Date`` header when there was none), ISO-8601; never the local clock."""

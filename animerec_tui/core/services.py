@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import (
     AmbiguousUser,
+    BadResponse,
     CacheError,
+    KitsuRequestRejected,
     KitsuUnavailable,
     NotCached,
     UserChoice,
@@ -24,12 +26,18 @@ from animerec_tui.core.errors import (
 )
 from animerec_tui.core.records import SAMPLE_NAME_PREFIX, SAMPLE_PREFIX, Library, User
 from animerec_tui.core.settings import Settings
+from animerec_tui.core.timestamps import before
 
 if TYPE_CHECKING:
     from animerec_tui.core.kitsu import KitsuClient, LibraryProgress
 
 REFRESH_OVERLAP = timedelta(minutes=10)
-"""``filter[since]`` looks back this far past the last sync, so clock skew loses nothing."""
+"""``filter[since]`` looks back this far before the watermark: entries written while a fetch
+was being read are asked for again (an upsert), never lost."""
+
+
+DESCRIBE_SECONDS = 15.0
+"""The most :meth:`Core.describe` waits for Kitsu: describing is an extra, not the answer."""
 
 
 def utc_now() -> str:
@@ -62,6 +70,8 @@ class FetchResult:
     offline: bool = False
     mode: str = "full"  # "full", "incremental", "cached"
     note: str | None = None
+    withheld: int = 0
+    """Entries of adult anime Kitsu hid (counted by Kitsu, not in ``entries``)."""
 
 
 @dataclass
@@ -213,6 +223,7 @@ class Core:
             requests=client.requests - before,
             seconds=time.perf_counter() - started,
             mode=mode,
+            withheld=state.withheld_count,
         )
 
     def _cached_fetch(
@@ -243,14 +254,16 @@ class Core:
         refresh: bool,
         progress: Callable[[LibraryProgress], None] | None,
     ) -> str:
-        synced_at = utc_now()
+        synced_at = utc_now()  # when we synced, for people; never a filter[since] value
         state = self.cache.sync_state(user.id)
-        if refresh and state is not None and state.source == "kitsu":
-            since_dt = datetime.fromisoformat(state.synced_at.replace("Z", "+00:00"))
-            since = (since_dt - REFRESH_OVERLAP).isoformat(timespec="seconds")
+        if refresh and state is not None and state.source == "kitsu" and state.watermark:
+            # Kitsu compares filter[since] with its own updated_at (kitsu-server
+            # app/resources/library_entry_resource.rb), so the watermark is Kitsu's clock:
+            # the newest updatedAt seen (or its Date header), never this machine's clock
+            since = before(state.watermark, REFRESH_OVERLAP)
             total, changes = await asyncio.gather(
                 client.library_count(user.id),
-                client.fetch_library(user, since=since.replace("+00:00", "Z"), progress=progress),
+                client.fetch_library(user, since=since, progress=progress),
             )
             try:
                 self.cache.merge_library(changes, synced_at=synced_at, total_entries=total)
@@ -260,6 +273,39 @@ class Core:
         library = await client.fetch_library(user, progress=progress)
         self.cache.save_library(library, synced_at=synced_at)
         return "full"
+
+    # -- describing anime ----------------------------------------------------------------------
+
+    async def describe(self, anime_ids: Iterable[str]) -> int:
+        """Describe from Kitsu the anime of ``anime_ids`` the cache knows only from the sample
+        (no slug, synopsis, English title: never described by Kitsu), and cache them.
+
+        ``/anime?filter[id]=...``, 20 a request. An anime Kitsu does not return is one it hides
+        from anonymous readers (AnimePolicy::Scope: adult) and is marked withheld, so no filter
+        shows it again. Returns how many anime the cache learned about (described or
+        withheld); 0 when offline or when every one was already described. Kitsu being
+        unreachable is not an error here (the cache's titles still do): the core goes offline.
+        """
+        if self.offline:
+            return 0
+        wanted = self.cache.undescribed_anime(anime_ids)
+        if not wanted:
+            return 0
+        try:
+            async with asyncio.timeout(DESCRIBE_SECONDS), self.client() as client:
+                found = await client.anime_by_ids(wanted)
+        except KitsuUnavailable:
+            self.went_offline = True
+            return 0
+        except TimeoutError:
+            return 0  # a slow Kitsu must not hold recommendations the cache can already show
+        except (BadResponse, KitsuRequestRejected):
+            return 0  # a Kitsu answer we cannot use: keep what the cache says
+        described = self.cache.describe_anime(found, described_at=utc_now())
+        hidden = set(wanted) - {a.id for a in found}
+        if hidden:
+            self.cache.withhold_anime(hidden)
+        return described + len(hidden)
 
     async def library(self, query: str) -> LibraryResult:
         """A user's cached library, fetched first when online and not cached."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from animerec_tui.core.errors import BadInput
+from animerec_tui.core.records import TITLE_LANGUAGES
 
 DEFAULT_API_URL = "https://kitsu.app/api/edge"
 USER_AGENT = "animerec/0.1 (terminal anime recommender; +https://github.com/animerec/animerec)"
@@ -87,6 +88,21 @@ class CrawlSettings:
 
 
 @dataclass(frozen=True)
+class DisplaySettings:
+    title_language: str = "canonical"
+    """Which title shows: ``canonical`` (Kitsu's canonicalTitle), ``english`` (``titles.en``)
+    or ``romaji`` (``titles.en_jp``); a title missing in that language falls back to the
+    canonical one."""
+
+    def __post_init__(self) -> None:
+        if self.title_language not in TITLE_LANGUAGES:
+            raise BadInput(
+                f"Settings file: display.title_language is {self.title_language!r}; "
+                f"allowed: {', '.join(TITLE_LANGUAGES)}."
+            )
+
+
+@dataclass(frozen=True)
 class Settings:
     cache_dir: Path
     api_url: str = DEFAULT_API_URL
@@ -95,6 +111,7 @@ class Settings:
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
     weights: Weights = field(default_factory=Weights)
     model: ModelParams = field(default_factory=ModelParams)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
 
     @property
     def db_path(self) -> Path:
@@ -163,6 +180,7 @@ def load_settings(
             "crawl": CrawlSettings,
             "weights": Weights,
             "model": ModelParams,
+            "display": DisplaySettings,
         }
         updates: dict[str, Any] = {}
         for key, value in data.items():

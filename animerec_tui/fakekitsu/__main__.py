@@ -37,11 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fault-kinds", default="429,503,500", help=f"comma-separated, from: {','.join(KINDS)}"
     )
+    parser.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="Kitsu's clock ahead of this machine's (negative: behind): updatedAt and Date",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="print every request")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     ds = demo_dataset(users=args.users, seed=args.seed, anime=args.anime)
+    ds.clock_offset = args.clock_offset
     faults = None
     if args.faults > 0:
         try:

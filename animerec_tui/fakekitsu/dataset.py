@@ -40,7 +40,9 @@ STATUSES = ("current", "planned", "completed", "on_hold", "dropped")
 STATUS_WEIGHTS = (10, 24, 50, 7, 9)
 _STATUS_CUM = list(itertools.accumulate(STATUS_WEIGHTS))
 _RATED_P = {"completed": 0.75, "dropped": 0.4, "current": 0.3, "on_hold": 0.3, "planned": 0.02}
-INTERNAL_KEYS = frozenset({"id", "userId", "animeId", "itemType", "itemId"})
+INTERNAL_KEYS = frozenset({"id", "userId", "animeId", "itemType", "itemId", "nsfwFlag"})
+"""``nsfwFlag`` is a library entry's own ``nsfw`` column: Kitsu filters on it
+(``LibraryEntry.visible_for``) but LibraryEntryResource never serialises it."""
 
 HOSTILE_NAME = "[bold]x[/bold]\x1b[31mred\x1b[0m"
 """A user name full of Rich markup and terminal escapes (the UI must print it literally)."""
@@ -114,7 +116,9 @@ def slugify(text: str) -> str:
 
 
 def is_visible_anime(anime: Record) -> bool:
-    """What an anonymous request may see: Kitsu hides R18 and NSFW anime from it."""
+    """What an anonymous request may see: Kitsu hides R18 and NSFW anime from it
+    (kitsu-server app/policies/anime_policy.rb ``Scope``: ``scope.sfw`` without a user;
+    app/models/concerns/age_ratings.rb: sfw is G, PG, R or no rating)."""
     return anime.get("ageRating") != "R18" and not anime.get("nsfw")
 
 
@@ -125,8 +129,18 @@ class Dataset:
     the data while a :class:`FakeKitsu` is serving it.
     """
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, clock_offset: float = 0.0) -> None:
         self.seed = seed
+        self.clock_offset = clock_offset
+        """Seconds Kitsu's clock runs ahead of this machine's (negative: behind). It stamps
+        changed entries (``updatedAt``, what ``filter[since]`` compares) and the ``Date``
+        header, as Kitsu's own servers do."""
+        self.withheld_linkage = "null"
+        """How an entry of an anime the policy hides is linked: ``"null"``
+        (``relationships.anime.data: null``, the preloaded path: kitsu-server
+        app/resources/concerns/ignore_preloading_nils.rb compacts the filtered anime away and
+        vendor/resource_serializer.rb ``foreign_key_value`` finds none) or ``"id"`` (the
+        ``anime_id`` column, with the anime never in ``included``)."""
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.anime: dict[str, Record] = {}
@@ -479,6 +493,8 @@ class Dataset:
             "finishedAt": updated if status == "completed" and random_() < 0.8 else None,
             "rating": f"{rating / 4:.1f}" if rating else "0.0",
             "ratingTwenty": rating,
+            # set from the anime when the entry is made (library_entry.rb before_validation)
+            "nsfwFlag": not is_visible_anime(self.anime[anime_id]),
         }
         if attrs:
             entry.update(attrs)
@@ -578,7 +594,7 @@ class Dataset:
     def touch_entries(self, user_id: str, k: int) -> list[Record]:
         """Set ``updatedAt`` of ``k`` visible entries to now (what ``filter[since]`` finds)."""
         with self.lock:
-            stamp = now_iso()
+            stamp = self.now_iso()
             touched = self._pick_visible(user_id, k)
             for entry in touched:
                 entry["updatedAt"] = stamp
@@ -595,13 +611,47 @@ class Dataset:
                 self._by_entry_id.pop(entry["id"], None)
             return gone
 
+    def rate_adult(self, anime_id: str) -> Record:
+        """Kitsu's moderators re-rate an anime R18 after people listed it.
+
+        The anime disappears for anonymous readers (AnimePolicy), but the entries made before
+        keep their own ``nsfw`` flag false: kitsu-server app/models/library_entry.rb sets
+        ``self.nsfw = media.nsfw?`` only ``if media_id_changed?``. So those entries are still
+        returned and counted, with the anime hidden (see :attr:`withheld_linkage`).
+        """
+        with self.lock:
+            record = self.anime[anime_id]
+            record.update(ageRating="R18", nsfw=True, updatedAt=self.now_iso())
+            self._pool = None
+            return record
+
+    # -- Kitsu's clock ------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Kitsu's time (``time.time()`` plus :attr:`clock_offset`)."""
+        return time.time() + self.clock_offset
+
+    def now_iso(self) -> str:
+        return iso(self.now())
+
     # -- queries the server uses ---------------------------------------------------------------
 
     def entry_visible(self, entry: Record) -> bool:
-        """Anonymous visibility: no private entries, none for R18 / NSFW anime."""
+        """Anonymous visibility (kitsu-server ``LibraryEntry.visible_for`` without a user:
+        ``sfw.privacy(:public)``): public entries whose own ``nsfw`` flag is false. The flag is
+        the anime's adultness when the entry was made; records without one (built by a test)
+        use the anime's rating now."""
         if entry.get("private"):
             return False
+        flag = entry.get("nsfwFlag")
+        if flag is not None:
+            return not flag
         anime = self.anime.get(entry["animeId"])
+        return anime is not None and is_visible_anime(anime)
+
+    def anime_visible(self, anime_id: str) -> bool:
+        """Whether an anonymous reader may see (be given in ``included``) this anime."""
+        anime = self.anime.get(anime_id)
         return anime is not None and is_visible_anime(anime)
 
     def entries_for_anime(self, anime_id: str) -> list[Record]:
@@ -668,9 +718,10 @@ def demo_dataset(users: int = 200, seed: int = 0, anime: int = 3000) -> Dataset:
     share its anime and titles instead of overwriting real ids with made-up names, and a
     model trained on the sample recommends for them.
 
-    Named users to try: 1001 ``alice`` (500 entries), 1002 and 1003 both named ``sam``
-    (ambiguous; 1003 has no slug), 1004 ``bigfan`` (3000 entries), 1005 ``newbie`` (empty
-    library), 1006 a hostile name (slug ``mallory``) owning the hostile anime 99999.
+    Named users to try: 1001 ``alice`` (500 entries, 3 of them of anime re-rated R18 later:
+    hidden adult titles), 1002 and 1003 both named ``sam`` (ambiguous; 1003 has no slug), 1004
+    ``bigfan`` (3000 entries), 1005 ``newbie`` (empty library), 1006 a hostile name (slug
+    ``mallory``) owning the hostile anime 99999.
     """
     ds = Dataset(seed=seed)
     catalogue = ds.add_catalogue(sample_catalogue(anime))
@@ -686,4 +737,8 @@ def demo_dataset(users: int = 200, seed: int = 0, anime: int = 3000) -> Dataset:
     ds.give_anime(user_id="1006", anime_id="99999", status="completed", ratingTwenty=20)
     if users > 0:
         ds.add_population(n_users=users, first_id=5000, min_entries=5, max_entries=400)
+    # Three anime alice listed are re-rated R18 afterwards, as happens on Kitsu: her (and
+    # everyone's) entries for them stay visible and counted with the anime hidden
+    for entry in sorted(ds.entries["1001"], key=lambda e: int(e["id"]))[7:300:120]:
+        ds.rate_adult(entry["animeId"])
     return ds

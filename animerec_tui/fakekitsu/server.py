@@ -459,8 +459,9 @@ class KitsuApi:
         included: dict[tuple[str, str], dict[str, Any]] = {}
         for entry in page:
             linkage: dict[str, dict[str, str] | None] = dict.fromkeys(other)
+            shown = self.ds.anime_visible(entry["animeId"])
             if link_anime:
-                linkage["anime"] = {"type": "anime", "id": entry["animeId"]}
+                linkage["anime"] = self._anime_linkage(entry, shown)
             if link_user:
                 linkage["user"] = {"type": "users", "id": entry["userId"]}
             if "media" in linkage:
@@ -470,7 +471,7 @@ class KitsuApi:
                     "libraryEntries", "library-entries", entry, fields, ENTRY_RELS, linkage, base
                 )
             )
-            if "anime" in included_rels or "media" in included_rels:
+            if ("anime" in included_rels or "media" in included_rels) and shown:
                 key = ("anime", entry["animeId"])
                 if key not in included:
                     included[key] = self._anime_res(self.ds.anime[entry["animeId"]], q, base)
@@ -485,6 +486,14 @@ class KitsuApi:
                 counts[entry["status"]] = counts.get(entry["status"], 0) + 1
             meta["statusCounts"] = {camel: counts[s] for s, camel in _STATUS_KEYS if counts[s]}
         return self._collection(data, included, meta, len(entries), q, base, path, limit, offset)
+
+    def _anime_linkage(self, entry: Record, shown: bool) -> dict[str, str] | None:
+        """An entry's anime linkage. An anime the policy hides (AnimePolicy::Scope) is never
+        included; its entry, let through by its stale nsfw flag, links null or its anime_id
+        (:attr:`Dataset.withheld_linkage`; api-docs#96 reports both)."""
+        if not shown and self.ds.withheld_linkage == "null":
+            return None
+        return {"type": "anime", "id": entry["animeId"]}
 
     def _collection(
         self,
@@ -649,8 +658,9 @@ class KitsuApi:
         included_rels = q.includes(ENTRY_RELS, "libraryEntries")
         fields = q.fields.get("libraryEntries")
         linkage: dict[str, dict[str, str] | None] = {}
+        shown = self.ds.anime_visible(found["animeId"])
         if self._linked("anime", fields, included_rels):
-            linkage["anime"] = {"type": "anime", "id": found["animeId"]}
+            linkage["anime"] = self._anime_linkage(found, shown)
         if self._linked("user", fields, included_rels):
             linkage["user"] = {"type": "users", "id": found["userId"]}
         doc: dict[str, Any] = {
@@ -658,7 +668,7 @@ class KitsuApi:
                 "libraryEntries", "library-entries", found, fields, ENTRY_RELS, linkage, base
             )
         }
-        if "anime" in included_rels:
+        if "anime" in included_rels and shown:
             doc["included"] = [self._anime_res(self.ds.anime[found["animeId"]], q, base)]
         return doc
 
@@ -839,6 +849,12 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections eventually let their thread go
     server: _Server
     server_version = "FakeKitsu/1.0"
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, on Kitsu's clock (:attr:`Dataset.clock_offset`)."""
+        return super().date_time_string(
+            self.server.fake.dataset.now() if timestamp is None else timestamp
+        )
 
     def setup(self) -> None:
         super().setup()

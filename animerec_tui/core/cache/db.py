@@ -31,7 +31,9 @@ from animerec_tui.core.records import (
     LibraryEntry,
     Status,
     User,
+    WithheldEntry,
 )
+from animerec_tui.core.timestamps import newest_stamp
 
 STATUS_CODES: dict[str, int] = {
     "completed": 1,
@@ -62,6 +64,10 @@ class SyncState:
     favorite_count: int
     status_counts: dict[str, int]
     source: str
+    withheld_count: int = 0
+    """Entries of adult anime Kitsu hid from us (counted by Kitsu, never shown as titles)."""
+    watermark: str | None = None
+    """Kitsu's clock for the next ``filter[since]`` (newest ``updatedAt`` seen), or None."""
 
 
 def _secure_path(path: Path) -> None:
@@ -141,7 +147,16 @@ def _anime_from_row(row: sqlite3.Row) -> Anime:
         nsfw=bool(row["nsfw"]),
         synopsis=row["synopsis"],
         genres=tuple(json.loads(row["genres"] or "[]")),
+        withheld=bool(row["withheld"]),
+        described_at=row["described_at"],
     )
+
+
+_ANIME_COLUMNS = (
+    "id, title, titles, slug, subtype, episode_count, average_rating, popularity_rank,"
+    " user_count, start_date, poster, age_rating, nsfw, synopsis, genres"
+)
+"""The columns :func:`_anime_row` fills, in its order."""
 
 
 def _anime_row(a: Anime) -> tuple[Any, ...]:
@@ -405,6 +420,8 @@ class Cache:
             favorite_count=r["favorite_count"],
             status_counts=json.loads(r["status_counts"]),
             source=r["source"],
+            withheld_count=r["withheld_count"],
+            watermark=r["watermark"],
         )
 
     def cached_user_ids(self) -> set[str]:
@@ -412,9 +429,14 @@ class Cache:
 
     # -- anime -------------------------------------------------------------------------------
 
-    def save_anime(self, db: sqlite3.Connection, anime: Iterable[Anime]) -> None:
+    def save_anime(
+        self, db: sqlite3.Connection, anime: Iterable[Anime], *, described_at: str | None = None
+    ) -> None:
+        """Upsert anime records; ``described_at`` (when Kitsu described them) also clears
+        ``withheld``: Kitsu showing an anime means it no longer hides it."""
         db.executemany(
-            """INSERT INTO anime VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            f"""INSERT INTO anime ({_ANIME_COLUMNS}, withheld, described_at)
+               VALUES ({",".join("?" * 15)}, 0, ?)
                ON CONFLICT(id) DO UPDATE SET title = excluded.title, titles = excluded.titles,
                slug = excluded.slug, subtype = excluded.subtype,
                episode_count = excluded.episode_count, average_rating = excluded.average_rating,
@@ -423,9 +445,47 @@ class Cache:
                age_rating = excluded.age_rating, nsfw = excluded.nsfw,
                synopsis = COALESCE(excluded.synopsis, anime.synopsis),
                genres = CASE WHEN excluded.genres = '[]' THEN anime.genres
-                             ELSE excluded.genres END""",
-            [_anime_row(a) for a in anime],
+                             ELSE excluded.genres END,
+               withheld = CASE WHEN excluded.described_at IS NULL THEN anime.withheld ELSE 0 END,
+               described_at = COALESCE(excluded.described_at, anime.described_at)""",
+            [(*_anime_row(a), described_at) for a in anime],
         )
+
+    def mark_withheld(self, db: sqlite3.Connection, anime_ids: Iterable[str]) -> None:
+        """Anime Kitsu linked but never described: adult (hidden from anonymous readers by
+        kitsu-server ``AnimePolicy::Scope``), so flagged adult for every filter."""
+        db.executemany(
+            """INSERT INTO anime (id, withheld, nsfw) VALUES (?, 1, 1)
+               ON CONFLICT(id) DO UPDATE SET withheld = 1, nsfw = 1""",
+            [(int(a),) for a in anime_ids],
+        )
+
+    def undescribed_anime(self, ids: Iterable[str]) -> list[str]:
+        """Those of ``ids`` Kitsu never described (sample-only or stub rows), withheld ones
+        excluded (Kitsu will not describe them to us), in the given order."""
+        wanted = [i for i in dict.fromkeys(ids) if i.isdigit()]
+        known = self.get_anime(wanted)
+        return [
+            i
+            for i in wanted
+            if i not in known or (known[i].described_at is None and not known[i].withheld)
+        ]
+
+    def withhold_anime(self, anime_ids: Iterable[str]) -> None:
+        """Mark anime withheld (Kitsu would not describe them: adult) in their own write;
+        training data changes (they leave it), so models trained before become stale."""
+        with self.transaction() as db:
+            self.mark_withheld(db, anime_ids)
+            self._bump(db)
+
+    def describe_anime(self, anime: Iterable[Anime], *, described_at: str) -> int:
+        """Store Kitsu's descriptions of anime (``/anime?filter[id]=...``); returns how many."""
+        records = list(anime)
+        if not records:
+            return 0
+        with self.transaction() as db:
+            self.save_anime(db, records, described_at=described_at)
+        return len(records)
 
     def get_anime(self, ids: Iterable[str]) -> dict[str, Anime]:
         wanted = [int(i) for i in ids]
@@ -448,11 +508,19 @@ class Cache:
             self._write_library(db, library, synced_at=synced_at, source=source, replace=True)
 
     def merge_library(self, library: Library, *, synced_at: str, total_entries: int) -> None:
-        """Apply an incremental refresh: upsert changed entries, replace favourites."""
+        """Apply an incremental refresh: upsert changed entries, replace favourites.
+
+        ``total_entries`` is Kitsu's ``meta.count``, which counts withheld (hidden adult)
+        entries too; CacheError (rolled back) when the merged library would not match it.
+        """
         with self.transaction() as db:
             self._write_library(db, library, synced_at=synced_at, source="kitsu", replace=False)
             uid = db.execute("SELECT uid FROM users WHERE id = ?", (library.user.id,)).fetchone()[0]
-            have = db.execute("SELECT COUNT(*) FROM entries WHERE uid = ?", (uid,)).fetchone()[0]
+            have = db.execute(
+                """SELECT (SELECT COUNT(*) FROM entries WHERE uid = ?)
+                        + (SELECT COUNT(*) FROM withheld_entries WHERE uid = ?)""",
+                (uid, uid),
+            ).fetchone()[0]
             if have != total_entries:
                 raise CacheError(
                     f"Incremental refresh of {library.user.id} would leave {have} entries, "
@@ -469,7 +537,9 @@ class Cache:
         replace: bool,
     ) -> None:
         uid = self._uid(db, library.user)
-        self.save_anime(db, library.anime.values())
+        described = synced_at if source == "kitsu" else None
+        self.save_anime(db, library.anime.values(), described_at=described)
+        self.mark_withheld(db, library.withheld_anime - set(library.anime))
         missing = {e.anime_id for e in library.entries} | {f.anime_id for f in library.favorites}
         missing -= set(library.anime)
         if missing:  # entries whose anime record was not included: keep a stub
@@ -478,6 +548,30 @@ class Cache:
             )
         if replace:
             db.execute("DELETE FROM entries WHERE uid = ?", (uid,))
+            db.execute("DELETE FROM withheld_entries WHERE uid = ?", (uid,))
+        else:  # an entry moves between the two tables when its anime is hidden or shown again
+            db.executemany(
+                "DELETE FROM entries WHERE uid = ? AND entry_id = ?",
+                [(uid, w.id) for w in library.withheld],
+            )
+            db.executemany(
+                "DELETE FROM withheld_entries WHERE uid = ? AND entry_id = ?",
+                [(uid, e.id) for e in library.entries if e.id],
+            )
+        db.executemany(
+            """INSERT OR REPLACE INTO withheld_entries VALUES (?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    uid,
+                    w.id,
+                    int(w.anime_id) if w.anime_id else None,
+                    STATUS_CODES[w.status],
+                    w.rating_twenty,
+                    w.updated_at,
+                )
+                for w in library.withheld
+            ],
+        )
         db.executemany(
             """INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(uid, anime_id) DO UPDATE SET status = excluded.status,
@@ -517,8 +611,16 @@ class Cache:
             )
         }
         entry_count = sum(status_counts.values())
+        withheld_count = db.execute(
+            "SELECT COUNT(*) FROM withheld_entries WHERE uid = ?", (uid,)
+        ).fetchone()[0]
+        watermark = library.watermark
+        if not replace:  # a refresh that saw nothing newer keeps the watermark it had
+            row = db.execute("SELECT watermark FROM sync_state WHERE uid = ?", (uid,)).fetchone()
+            watermark = newest_stamp(watermark, row[0] if row else None)
         db.execute(
-            "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?, ?)",
+            """INSERT OR REPLACE INTO sync_state (uid, synced_at, entry_count, favorite_count,
+               status_counts, source, withheld_count, watermark) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 uid,
                 synced_at,
@@ -526,6 +628,8 @@ class Cache:
                 len(library.favorites),
                 json.dumps(status_counts),
                 source,
+                withheld_count,
+                watermark,
             ),
         )
         self._bump(db)
@@ -571,12 +675,30 @@ class Cache:
         counts: dict[str, int] = {}
         for e in entries:
             counts[e.status] = counts.get(e.status, 0) + 1
+        withheld = [
+            WithheldEntry(
+                user_id=user_id,
+                id=r["entry_id"],
+                status=STATUS_NAMES[r["status"]],
+                anime_id=str(r["anime_id"]) if r["anime_id"] is not None else None,
+                rating_twenty=r["rating_twenty"],
+                updated_at=r["updated_at"],
+            )
+            for r in self.query(
+                """SELECT w.* FROM withheld_entries w JOIN users u USING (uid) WHERE u.id = ?
+                   ORDER BY w.status, w.updated_at DESC, w.entry_id""",
+                (user_id,),
+            )
+        ]
         return Library(
             user=user,
             entries=entries,
             favorites=favs,
             anime=self.get_anime(ids),
             status_counts=counts,
+            withheld=withheld,
+            withheld_anime={w.anime_id for w in withheld if w.anime_id},
+            watermark=state.watermark,
         )
 
     # -- bulk reads for the recommender ------------------------------------------------------
@@ -589,7 +711,7 @@ class Cache:
         ``reconsume`` (capped at 255) and, separately, ``fav_uid`` / ``fav_anime_id``; then
         ``user_uid`` / ``user_id`` (every synced user, sorted by uid, ids as a numpy str array)
         and ``fingerprint`` (a 0-d str array: :meth:`fingerprint` of that same snapshot). Users
-        without a synced library are not included.
+        without a synced library are not included, nor anime Kitsu withholds (hidden adult).
 
         Speed matters (5M entries in the training benchmark, where the read is most of the
         overhead over a bare fit): it reads on its own read-only connection inside one
@@ -674,6 +796,9 @@ def _read_interactions(db: sqlite3.Connection) -> dict[str, np.ndarray]:
         favs = np.array(
             [tuple(r) for r in db.execute("SELECT uid, anime_id FROM favorites")], dtype=np.int64
         ).reshape(-1, 2)
+        withheld = np.array(
+            [r[0] for r in db.execute("SELECT id FROM anime WHERE withheld = 1")], dtype=np.int64
+        )
     finally:
         if not in_tx:
             db.execute("COMMIT")
@@ -686,6 +811,9 @@ def _read_interactions(db: sqlite3.Connection) -> dict[str, np.ndarray]:
         keep, fkeep = synced[cols[0]], synced[favs[:, 0]]
     else:
         keep, fkeep = np.isin(cols[0], user_uid), np.isin(favs[:, 0], user_uid)
+    if withheld.size:  # hidden adult anime are never trained on, so never recommended
+        keep = keep & ~np.isin(cols[1], withheld)
+        fkeep = fkeep & ~np.isin(favs[:, 1], withheld)
     if keep.all():  # the usual case: skip five 5M-element copies
         keep = slice(None)
     return {

@@ -70,6 +70,37 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 1 -> 2: adult anime Kitsu hides from anonymous readers (withheld), which anime Kitsu
+    # has described (the sample's are not), and the refresh watermark on Kitsu's clock.
+    # Stubs (an id and nothing else) were written for entries whose anime was linked but
+    # never included: those were withheld anime, so they and their entries move over.
+    """
+    ALTER TABLE anime ADD COLUMN withheld INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE anime ADD COLUMN described_at TEXT;
+    ALTER TABLE sync_state ADD COLUMN withheld_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sync_state ADD COLUMN watermark TEXT;
+    CREATE TABLE withheld_entries (
+        uid INTEGER NOT NULL REFERENCES users (uid),
+        entry_id TEXT NOT NULL,
+        anime_id INTEGER,
+        status INTEGER NOT NULL,
+        rating_twenty INTEGER,
+        updated_at TEXT,
+        PRIMARY KEY (uid, entry_id)
+    ) WITHOUT ROWID;
+    UPDATE anime SET described_at = '' WHERE slug IS NOT NULL;
+    UPDATE anime SET withheld = 1, nsfw = 1
+        WHERE title IS NULL AND titles = '{}' AND slug IS NULL AND subtype IS NULL;
+    INSERT OR IGNORE INTO withheld_entries
+        SELECT e.uid, COALESCE(e.entry_id, 'anime:' || e.anime_id), e.anime_id, e.status,
+               e.rating_twenty, e.updated_at
+        FROM entries e JOIN anime a ON a.id = e.anime_id WHERE a.withheld = 1;
+    DELETE FROM entries WHERE anime_id IN (SELECT id FROM anime WHERE withheld = 1);
+    DELETE FROM favorites WHERE anime_id IN (SELECT id FROM anime WHERE withheld = 1);
+    UPDATE sync_state SET
+        entry_count = (SELECT COUNT(*) FROM entries e WHERE e.uid = sync_state.uid),
+        withheld_count = (SELECT COUNT(*) FROM withheld_entries w WHERE w.uid = sync_state.uid)
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import email.utils
 import json
 import random
 import re
@@ -44,8 +45,9 @@ from animerec_tui.core.kitsu import jsonapi
 from animerec_tui.core.kitsu.jsonapi import JsonObject, one_line
 from animerec_tui.core.kitsu.retry import is_retryable_status, max_page_size, parse_retry_after
 from animerec_tui.core.kitsu.retry import retry_delay as _retry_delay
-from animerec_tui.core.records import Anime, Favorite, Library, LibraryEntry, User
+from animerec_tui.core.records import Anime, Favorite, Library, LibraryEntry, User, WithheldEntry
 from animerec_tui.core.settings import USER_AGENT, NetworkSettings
+from animerec_tui.core.timestamps import iso_z, newest_stamp
 
 T = TypeVar("T")
 
@@ -66,6 +68,9 @@ ANIME_ENTRY_FIELDS = "status,ratingTwenty,updatedAt,user"
 LIBRARY_PAGE = 500
 """Kitsu's maximum for library entries (everything else: 20)."""
 FAVORITES_PAGE = 20
+ANIME_BATCH = 20
+"""Anime described per ``/anime?filter[id]=...`` request: Kitsu's page maximum off the
+library route."""
 USERS_PAGE = 20
 MAX_PAGES = 5_000
 UNREACHED_ATTEMPTS = 2
@@ -201,6 +206,9 @@ class KitsuClient:
             ),
             event_hooks={"request": [self._before_send]},
         )
+        self.server_date: str | None = None
+        """The ``Date`` header of the latest answer (Kitsu's clock, ISO-8601 UTC), if any."""
+        self._http.event_hooks["response"] = [self._note_server_date]
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -232,6 +240,18 @@ class KitsuClient:
         deadline = _deadline.get()
         if deadline is not None:  # the clock starts now, not while waiting for a rate slot
             deadline.reschedule(asyncio.get_running_loop().time() + self._timeout)
+
+    async def _note_server_date(self, response: httpx.Response) -> None:
+        """Keep Kitsu's clock (the RFC 7231 ``Date`` header): refresh watermarks use it."""
+        raw = response.headers.get("Date")
+        if not raw:
+            return
+        try:
+            moment = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return
+        if moment.tzinfo is not None:
+            self.server_date = iso_z(moment)
 
     def _clamp(self, path: str, params: dict[str, str]) -> dict[str, str]:
         cap = self._page_caps.get(path)
@@ -482,7 +502,10 @@ class KitsuClient:
         lib_offsets = self._offsets(lib_path, LIBRARY_PAGE, lib0.count, lib0.raw_size)
         fav_offsets = self._offsets(fav_path, FAVORITES_PAGE, fav0.count, fav0.raw_size)
 
+        first_date = self.server_date  # Kitsu's clock around the first pages
         entries: dict[str, LibraryEntry] = {}
+        withheld: dict[str, WithheldEntry] = {}
+        newest: list[str | None] = []
         favorites: dict[str, Favorite] = {}
         anime: dict[str, Anime] = {}
         fav_anime: dict[str, Anime] = {}
@@ -494,6 +517,9 @@ class KitsuClient:
             if isinstance(page, jsonapi.LibraryPage):
                 for entry in page.entries:
                     entries.setdefault(entry.id or f"anime:{entry.anime_id}", entry)
+                for hidden in page.withheld:
+                    withheld.setdefault(hidden.id, hidden)
+                newest.append(page.newest_update)
                 anime.update(page.anime)
             else:
                 for favorite in page.favorites:
@@ -519,13 +545,50 @@ class KitsuClient:
         )
         for anime_id, record in fav_anime.items():
             anime.setdefault(anime_id, record)
+        # a favourite whose anime ``include=item`` did not describe is a hidden adult anime
+        # too (AnimePolicy::Scope): kept out, like the entries, never an untitled "anime N"
+        hidden_favorites = {f.anime_id for f in favorites.values() if f.anime_id not in anime}
+        withheld_anime = {w.anime_id for w in withheld.values() if w.anime_id} | hidden_favorites
         return Library(
             user=user,
             entries=_sort_entries(entries.values()),
-            favorites=_sort_favorites(favorites.values()),
+            favorites=_sort_favorites(
+                f for f in favorites.values() if f.anime_id not in hidden_favorites
+            ),
             anime=dict(sorted(anime.items(), key=lambda kv: int(kv[0]))),
             status_counts=lib0.status_counts,
+            withheld=sorted(withheld.values(), key=lambda w: (len(w.id), w.id)),
+            withheld_anime=withheld_anime,
+            watermark=newest_stamp(*newest) or first_date or self.server_date,
         )
+
+    async def anime_by_ids(self, anime_ids: Iterable[str]) -> list[Anime]:
+        """Describe anime by Kitsu id: ``GET /anime?filter[id]=a,b,...``, 20 a request.
+
+        jsonapi-resources filters every resource by its primary key out of the box
+        (``_allowed_filters`` defaults to ``{id: {}}``, lib/jsonapi/resource.rb at v0.9.12;
+        the value is a comma list) and ``page[limit]`` is at most 20 off the library route
+        (docs/kitsu-api.md); ``fields[anime]`` keeps the answer to what the cache stores.
+        Anime Kitsu hides from anonymous readers (``AnimePolicy::Scope``: R18) are simply
+        absent from the answers. Non-numeric ids are skipped; batches run concurrently
+        (bounded by the client's concurrency). Raises what :meth:`_get` raises.
+        """
+        wanted = list(dict.fromkeys(a for a in anime_ids if jsonapi.is_numeric_id(a)))
+        batches = [wanted[i : i + ANIME_BATCH] for i in range(0, len(wanted), ANIME_BATCH)]
+
+        async def batch(ids: list[str]) -> list[Anime]:
+            params = {
+                "filter[id]": ",".join(ids),
+                "fields[anime]": ANIME_FIELDS,
+                "page[limit]": str(ANIME_BATCH),
+            }
+            return jsonapi.parse_anime_list(await self._get("anime", params))
+
+        found: dict[str, Anime] = {}
+        for group in await _gather(batch(ids) for ids in batches):
+            for record in group:
+                found.setdefault(record.id, record)
+        return [found[a] for a in wanted if a in found]
 
     async def library_count(self, user_id: str) -> int:
         """How many anime entries Kitsu shows for the user: a refresh compares this with
@@ -618,6 +681,7 @@ class KitsuClient:
             [library_page(o) for o in lib_offsets] + [favorites_page(o) for o in fav_offsets]
         )
         entries: dict[str, dict[str, LibraryEntry]] = {uid: {} for uid in by_id}
+        withheld: dict[str, dict[str, WithheldEntry]] = {uid: {} for uid in by_id}
         favorites: dict[str, dict[str, Favorite]] = {uid: {} for uid in by_id}
         anime: dict[str, Anime] = {}
         for page in pages:
@@ -626,6 +690,9 @@ class KitsuClient:
                 for entry in page.entries:
                     if entry.user_id in entries:  # pages can shift while we read them
                         entries[entry.user_id].setdefault(entry.id or entry.anime_id, entry)
+                for hidden in page.withheld:
+                    if hidden.user_id in withheld:
+                        withheld[hidden.user_id].setdefault(hidden.id, hidden)
             else:
                 for fav in page.favorites:
                     if fav.user_id in favorites:
@@ -633,7 +700,14 @@ class KitsuClient:
         libraries = {}
         for uid, user in by_id.items():
             mine = _sort_entries(entries[uid].values())
-            favs = _sort_favorites(favorites[uid].values())
+            # hidden adult anime are kept apart exactly as :meth:`fetch_library` keeps them
+            hidden_favorites = {
+                f.anime_id for f in favorites[uid].values() if f.anime_id not in anime
+            }
+            favs = _sort_favorites(
+                f for f in favorites[uid].values() if f.anime_id not in hidden_favorites
+            )
+            held = sorted(withheld[uid].values(), key=lambda w: (len(w.id), w.id))
             wanted = {e.anime_id for e in mine} | {f.anime_id for f in favs}
             libraries[uid] = Library(
                 user=user,
@@ -641,6 +715,11 @@ class KitsuClient:
                 favorites=favs,
                 anime={a: anime[a] for a in sorted(wanted, key=int) if a in anime},
                 status_counts=_status_counts(mine),
+                withheld=held,
+                withheld_anime={w.anime_id for w in held if w.anime_id} | hidden_favorites,
+                watermark=newest_stamp(
+                    *(e.updated_at for e in mine), *(w.updated_at for w in held)
+                ),
             )
         return libraries
 

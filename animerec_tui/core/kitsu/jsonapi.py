@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from animerec_tui.core.errors import BadResponse
-from animerec_tui.core.records import STATUSES, Anime, Favorite, LibraryEntry, Status, User
+from animerec_tui.core.records import (
+    STATUSES,
+    Anime,
+    Favorite,
+    LibraryEntry,
+    Status,
+    User,
+    WithheldEntry,
+)
+from animerec_tui.core.timestamps import newest_stamp
 
 JsonObject = dict[str, Any]
 
@@ -51,6 +60,10 @@ class LibraryPage:
     raw_size: int = 0
     """How many resources ``data`` held, parsed or not: paging must use this, not
     ``len(entries)``, or skipped entries would look like a short (clamped) page."""
+    withheld: list[WithheldEntry] = field(default_factory=list)
+    """Entries whose anime Kitsu hid (adult): linkage null, or an id ``included`` lacks."""
+    newest_update: str | None = None
+    """The newest ``updatedAt`` among the page's entries (withheld ones too): Kitsu's clock."""
 
 
 @dataclass(frozen=True)
@@ -325,7 +338,9 @@ def parse_anime(obj: object, *, where: str = "anime") -> Anime:
         poster=_image(a.get("posterImage")),
         age_rating=_str(a.get("ageRating")),
         nsfw=a.get("nsfw") is True,
-        synopsis=_str(a.get("synopsis")),
+        # ``synopsis`` is MediaResource's deprecated alias of ``description`` (kitsu-server
+        # app/resources/media_resource.rb): either may be the one a sparse fieldset asked for
+        synopsis=_str(a.get("synopsis")) or _str(a.get("description")),
     )
 
 
@@ -441,14 +456,65 @@ def parse_library_page(doc: object, *, user_id: str | None) -> LibraryPage:
     ``user_id=None`` for ``filter[userId]=U1,U2,...`` (several users' entries in one page):
     each entry's user is then its ``user`` linkage, which Kitsu sends only with
     ``include=user`` (jsonapi-resources 0.9 ``link_object_to_one``).
+
+    An entry whose anime Kitsu hides from anonymous readers (adult anime; the entry's own
+    stale ``nsfw`` flag let it through ``LibraryEntry.visible_for``) comes with
+    ``relationships.anime.data: null`` or with an id that ``included`` never describes
+    (kitsu-server ``app/resources/concerns/ignore_preloading_nils.rb`` drops the anime that
+    ``AnimePolicy::Scope`` filtered out; ``vendor/resource_serializer.rb`` ``foreign_key_value``
+    then links null, or ``anime_id`` when nothing was preloaded). Kitsu counts it in
+    ``meta.count``, so it is kept as a :class:`WithheldEntry`, never as an untitled anime.
     """
     data = data_list(doc)
+    anime = included_anime(doc)
+    entries: list[LibraryEntry] = []
+    withheld: list[WithheldEntry] = []
+    stamps: list[str | None] = []
+    for i, obj in enumerate(data):
+        where = f"data[{i}]"
+        hidden_id = _null_anime_entry_id(obj, where)
+        # a null link has no anime id to parse: "0" stands in while reading the attributes
+        entry = parse_entry(obj, user_id=user_id, anime_id="0" if hidden_id else None, where=where)
+        if entry is None:
+            continue
+        stamps.append(entry.updated_at)
+        if hidden_id is not None:
+            withheld.append(_withheld(hidden_id, entry, None))
+        elif entry.anime_id not in anime:
+            withheld.append(_withheld(entry.id or f"anime:{entry.anime_id}", entry, entry.anime_id))
+        else:
+            entries.append(entry)
     return LibraryPage(
-        entries=parse_entries(doc, user_id=user_id),
-        anime=included_anime(doc),
+        entries=entries,
+        anime=anime,
         count=meta_count(doc),
         status_counts=status_counts(doc),
         raw_size=len(data),
+        withheld=withheld,
+        newest_update=newest_stamp(*stamps),
+    )
+
+
+def _null_anime_entry_id(obj: object, where: str) -> str | None:
+    """The entry's id when its ``anime`` linkage is null (Kitsu hid the anime), else None."""
+    if not isinstance(obj, dict):
+        return None
+    rels = obj.get("relationships")
+    rel = rels.get("anime") if isinstance(rels, dict) else None
+    if isinstance(rel, dict) and "data" in rel and rel["data"] is None:
+        _, rid, _ = _resource(obj, where)
+        return rid
+    return None
+
+
+def _withheld(entry_id: str, entry: LibraryEntry, anime_id: str | None) -> WithheldEntry:
+    return WithheldEntry(
+        user_id=entry.user_id,
+        id=entry_id,
+        status=entry.status,
+        anime_id=anime_id,
+        rating_twenty=entry.rating_twenty,
+        updated_at=entry.updated_at,
     )
 
 
@@ -474,6 +540,11 @@ def parse_anime_entries_page(doc: object, *, anime_id: str) -> AnimeEntriesPage:
         users=included_users(doc),
         count=meta_count(doc),
     )
+
+
+def parse_anime_list(doc: object) -> list[Anime]:
+    """``GET /anime?filter[id]=a,b,...``: the anime Kitsu describes (adult ones are absent)."""
+    return [parse_anime(obj, where=f"data[{i}]") for i, obj in enumerate(data_list(doc))]
 
 
 def error_details(doc: object) -> tuple[str | None, str | None]:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from animerec_tui.core.cache import STATUS_CODES, Cache
+from animerec_tui.core.population.provenance import provenance
 from animerec_tui.core.records import STATUSES
 
 EPISODE_MINUTES = 24
@@ -63,6 +64,10 @@ class PopulationStats:
     """Users per library-size bucket ("0", "1-9", ..., "1000+")."""
     activity_segments: dict[str, dict[str, float]] = field(default_factory=dict)
     activity_formula: str = ACTIVITY_FORMULA
+    newest_start_date: str | None = None
+    """The newest anime start date in the population (None: none known)."""
+    learned_from: str = ""
+    """One line: N sample users (2016 MyAnimeList lists) + M Kitsu users, newest anime."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,6 +187,7 @@ def population_stats(cache: Cache) -> PopulationStats:
                SELECT f.anime_id FROM favorites f JOIN sync_state s ON s.uid = f.uid)"""
     )[0][0]
     sample_users = int(frame["sample"].sum()) if not frame.empty else 0
+    origin = provenance(cache)
     return PopulationStats(
         users=len(frame),
         kitsu_users=len(frame) - sample_users,
@@ -194,4 +200,6 @@ def population_stats(cache: Cache) -> PopulationStats:
         library_sizes=_quantiles(frame["entries"]),
         library_size_histogram=_histogram(frame["entries"]),
         activity_segments=_segments(frame),
+        newest_start_date=origin.newest_start_date,
+        learned_from=origin.summary(),
     )

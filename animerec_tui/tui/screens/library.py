@@ -32,6 +32,12 @@ STATUS_LABELS = {
 FILTERS: tuple[str | None, ...] = (None, *STATUSES)
 
 
+def hidden_note(library: Library) -> str:
+    """`` · N hidden adult titles`` when Kitsu withheld some of the library's anime."""
+    n = len(library.withheld)
+    return f" · {n:,} hidden adult title{'s' if n != 1 else ''}" if n else ""
+
+
 class LibraryScreen(AnimerecScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -132,7 +138,7 @@ class LibraryScreen(AnimerecScreen):
         which = STATUS_LABELS.get(self.status_filter or "", "all statuses")
         self.query_one("#library-status-line", Label).update(
             f"{len(entries):,} of {total:,} entries · {which} · "
-            f"{len(self.library.favorites)} favorites"
+            f"{len(self.library.favorites)} favorites{hidden_note(self.library)}"
         )
         if entries:
             table.move_cursor(row=0)

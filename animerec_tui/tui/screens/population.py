@@ -36,6 +36,9 @@ def _is_number(value: Any) -> bool:
 
 
 class PopulationScreen(AnimerecScreen):
+    DEFAULT_CSS = """
+    #population-origin { width: 100%; height: auto; padding: 0 1; color: $text-muted; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "reload", "Reload", id="population-reload", tooltip="Recount"),
         Binding(
@@ -55,6 +58,7 @@ class PopulationScreen(AnimerecScreen):
         yield Header(show_clock=False, icon="◆")
         yield OfflineBanner()
         yield Label("counting…", id="population-status")
+        yield Label("", id="population-origin")
         with Horizontal(id="population-body"):
             with Vertical(id="population-left"):
                 yield DataTable(id="totals", cursor_type="row", show_header=False)
@@ -121,6 +125,9 @@ class PopulationScreen(AnimerecScreen):
         self.query_one("#population-status", Label).update(
             f"{users:,} users in the cache · c crawls more from Kitsu · ctrl+r recounts"
         )
+        learned = self.stats.get("learned_from")
+        origin = self.query_one("#population-origin", Label)
+        origin.update(f"The model {learned}" if learned else "")
 
     def _records_table(self, key: str, rows: list[dict[str, Any]]) -> tuple[str, DataTable[Any]]:
         table: DataTable[Any] = DataTable(cursor_type="row", classes="records")

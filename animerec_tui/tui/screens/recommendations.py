@@ -61,6 +61,10 @@ DESCENDING_FIRST = {"episodes", "rating", "score"}
 
 
 class RecommendationsScreen(AnimerecScreen):
+    DEFAULT_CSS = """
+    #recs-origin { width: 100%; height: auto; padding: 0 1; color: $text-muted; }
+    #recs-origin.-sample-only { color: $warning; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "cycle_sort", "Sort", id="recs-sort", tooltip="Sort by the next column"),
         Binding("o", "reverse", "Order", id="recs-reverse", tooltip="Reverse the order"),
@@ -79,6 +83,13 @@ class RecommendationsScreen(AnimerecScreen):
             tooltip="Show or hide titles already on the user's planned list",
         ),
         Binding("m", "more", "More", id="recs-more", tooltip=f"{PAGE} more recommendations"),
+        Binding(
+            "c",
+            "crawl",
+            "Crawl",
+            id="recs-crawl",
+            tooltip="Learn from Kitsu users around this one, not only the 2016 sample",
+        ),
         Binding(
             "ctrl+r",
             "refresh",
@@ -100,11 +111,14 @@ class RecommendationsScreen(AnimerecScreen):
         self.recs: list[Any] = []
         self.by_id: dict[str, Any] = {}
         self.planned: set[str] = set()
+        self.origin: Any = None
+        """What the model learned from (``core.population.provenance.Provenance``)."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield OfflineBanner()
         yield Label("", id="recs-status")
+        yield Label("", id="recs-origin")
         yield DataTable(id="recs", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="detail-pane"):
             yield Static("", id="detail")
@@ -133,32 +147,46 @@ class RecommendationsScreen(AnimerecScreen):
     # -- data --------------------------------------------------------------------------------
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
-    def compute(self) -> tuple[list[Any], set[str]]:
+    def compute(self) -> tuple[list[Any], set[str], Any]:
+        from animerec_tui.core.describe import shown_top
+        from animerec_tui.core.population.provenance import provenance
         from animerec_tui.core.recommend import service
 
         cache, settings = self.core.cache, self.core.settings
         if hasattr(self.model, "refresh_stale"):
             self.model.refresh_stale(cache)  # the cache may have changed since it was loaded
-        recs = service.recommend(
-            cache,
-            settings,
-            self.user.id,
-            n=self.n,
-            subtypes=[self.type_filter] if self.type_filter else None,
-            exclude_planned=self.hide_planned,
-            model=self.model,
-        )
+
+        def top(k: int) -> list[Any]:
+            return service.recommend(
+                cache,
+                settings,
+                self.user.id,
+                n=k,
+                subtypes=[self.type_filter] if self.type_filter else None,
+                exclude_planned=self.hide_planned,
+                model=self.model,
+            )
+
+        recs = shown_top(top, cache, self.n, settings.display.title_language)
         library = cache.library(self.user.id)
         planned = (
             {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
         )
-        return list(recs), planned
+        return recs, planned, provenance(cache)
+
+    @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
+    async def describe(self) -> None:
+        """Describe from Kitsu the shown anime known only from the sample, then show them."""
+        if await self.core.describe(r.anime_id for r in self.recs):
+            self.compute()  # shows what Kitsu said, refilled if it hides some
 
     def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
         if worker.name == "recommend" and state == WorkerState.SUCCESS:
-            self.recs, self.planned = worker.result  # type: ignore[misc]
+            self.recs, self.planned, self.origin = worker.result  # type: ignore[misc]
             self.by_id = {str(r.anime_id): r for r in self.recs}
             self._render_rows()
+            if not self.animerec.offline:
+                self.describe()
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -211,6 +239,33 @@ class RecommendationsScreen(AnimerecScreen):
         if self.animerec.offline:
             parts.append("offline")
         self.query_one("#recs-status", Label).update(" · ".join(parts))
+        self._update_origin()
+
+    def _update_origin(self) -> None:
+        """Say what the model learned from; with only the 2016 sample, offer the crawl."""
+        label = self.query_one("#recs-origin", Label)
+        if self.origin is None:
+            label.update("")
+            return
+        line = "The model " + self.origin.summary()
+        if self.origin.sample_only:
+            line += ". It knows nothing newer than 2016: "
+            who = "" if self.user.is_sample else f" around {clean(self.user.label)}"
+            line += f"c crawls {self._crawl_users()} Kitsu users{who} ({self._crawl_time()})."
+        label.set_class(self.origin.sample_only, "-sample-only")
+        label.update(line)
+
+    def _crawl_users(self) -> int:
+        from animerec_tui.tui.screens.population import CRAWL_USERS
+
+        return int(self.animerec.crawl_users or CRAWL_USERS)
+
+    def _crawl_time(self) -> str:
+        from animerec_tui.core.population.provenance import crawl_seconds, duration
+
+        rate = self.core.settings.crawl.requests_per_second
+        seconds = crawl_seconds(self.core.settings, self._crawl_users())
+        return f"{duration(seconds)} at {rate:g} requests/s"
 
     def highlighted_id(self) -> str | None:
         table = self.query_one("#recs", DataTable)
@@ -245,15 +300,29 @@ class RecommendationsScreen(AnimerecScreen):
         out = join_inert(
             [(f"#{rec.rank} ", "bold"), (rec.title, "bold"), (f"   score {rec.score:.3f}", "dim")]
         )
+        other_titles = [
+            (label, anime.titles[key])
+            for label, key in (("English", "en"), ("Romaji", "en_jp"))
+            if anime is not None and anime.titles.get(key) and anime.titles[key] != rec.title
+        ]
+        for label, text in other_titles:
+            out.append(f"\n{label}: ", style="dim")
+            out.append(clean(text))
         if facts:
             out.append("\n" + " · ".join(facts), style="dim")
+        if anime is not None and anime.url:
+            out.append("\n" + clean(anime.url), style="underline dim")
         if anime is not None and anime.genres:
             out.append("\n" + clean(", ".join(anime.genres)), style="italic")
         out.append("\n\nBecause you watched: ", style="bold")
         out.append(clean("; ".join(rec.because)) or "your library as a whole")
         synopsis = anime.synopsis if anime is not None else None
         out.append("\n\n")
-        out.append(clean(synopsis, multiline=True) if synopsis else "No synopsis in the cache.")
+        out.append(
+            clean(synopsis, multiline=True)
+            if synopsis
+            else "No synopsis in the cache (Kitsu describes it when online)."
+        )
         detail.update(out)
 
     @on(DataTable.HeaderSelected, "#recs")
@@ -291,6 +360,23 @@ class RecommendationsScreen(AnimerecScreen):
     def action_more(self) -> None:
         self.n += PAGE
         self.compute()
+
+    def action_crawl(self) -> None:
+        """Crawl the Kitsu users around this user, then recommend again (retrain with F3)."""
+        self.animerec.retry_online()
+        if self.core.offline:
+            self.notify("Crawling needs Kitsu, and offline mode is on.", severity="warning")
+            return
+        from animerec_tui.tui.screens.progress import CrawlScreen
+
+        around = None if self.user.is_sample else self.user
+
+        def done(summary: Any) -> None:
+            if summary is not None:
+                self.notify("Crawl done: press F3 to retrain on the new users.")
+                self.compute()
+
+        self.app.push_screen(CrawlScreen(around=around, max_users=self._crawl_users()), done)
 
     def action_refresh(self) -> None:
         self.animerec.refresh_user(self.user, then=self.compute)
