@@ -229,3 +229,34 @@ def test_cli_library_says_how_many_titles_are_hidden(
     assert table.returncode == 0, table.stderr
     assert "3 hidden adult titles" in table.stdout
     assert "anime " + hidden[0] not in table.stdout
+
+
+@pytest.mark.parametrize("linkage", ["null", "id"])
+async def test_crawled_libraries_keep_hidden_entries_apart(
+    tmp_path: Path, dataset: Dataset, kitsu: FakeKitsu, linkage: str
+) -> None:
+    """A crawl reads several users' libraries in one request; their hidden adult entries are
+    kept and counted per user exactly as a single fetch keeps them, never as untitled anime."""
+    from animerec_tui.core.population.crawl import crawl, crawl_client
+
+    dataset.withheld_linkage = linkage
+    hidden = set(_population(dataset))
+    settings = Settings(cache_dir=tmp_path, api_url=kitsu.url, network=FAST)
+    core = Core.open(settings, seed=False)
+    async with crawl_client(settings) as client:
+        summary = await crawl(core.cache, client, settings, around="alice", max_users=10, seed=1)
+    assert summary.new_users >= 5
+    crawled = sorted(core.cache.cached_user_ids() - {"1001"})
+    assert len(crawled) >= 5
+    withheld_total = 0
+    for user_id in crawled:
+        library = core.cache.library(user_id)
+        assert library is not None
+        assert not {e.anime_id for e in library.entries} & hidden
+        assert all(e.anime_id in library.anime for e in library.entries)
+        assert not [a for a in library.anime.values() if a.display_title.startswith("anime ")]
+        withheld_total += len(library.withheld)
+        listed_hidden = [e for e in dataset.entries[user_id] if e["animeId"] in hidden]
+        assert len(library.withheld) == len(listed_hidden), user_id
+    assert withheld_total > 0
+    core.close()
