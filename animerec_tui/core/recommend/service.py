@@ -500,6 +500,8 @@ def _nothing_to_go_on(
         return f"the library is empty: {POPULAR_INSTEAD}"
     cols = lib.row.indices
     own = 1.0 if user_id in loaded.user_index else 0.0  # their own entry is in the count
+    if cols.size == 0 and np.isin(lib.anime_ids, loaded.anime_ids).any():
+        return f"every entry of the library has strength 0 under [weights]: {POPULAR_INSTEAD}"
     if cols.size == 0 or not np.any(popularity[cols] - own > 0):
         return (
             f"none of the library's {lib.anime_ids.size} anime is listed by anyone else among "
