@@ -47,7 +47,7 @@ def _one_row(n_items: int) -> sp.csr_matrix:
     )
 
 
-def test_ease_over_a_huge_catalogue_is_refused_before_allocating() -> None:
+def test_ease_beyond_memory_is_refused_before_allocating() -> None:
     limit = memory_limit()
     assert limit is not None
     n = int((limit / 24) ** 0.5 * 3)  # 9x the memory the machine has
