@@ -89,7 +89,7 @@ def test_negative_weight_case_is_refused_naming_key_value_and_range(tmp_path: Pa
         ("[network]\ntimeout = 0\n", ("network.timeout = 0.0", "greater than 0")),
         ("[network]\nmax_attempts = 0\n", ("network.max_attempts = 0", "1 to 20")),
         ("[network]\nconcurrency = -4\n", ("network.concurrency = -4",)),
-        ("[crawl]\nrequests_per_second = 0\n", ("crawl.requests_per_second = 0.0",)),
+        ("[crawl]\nrequests_per_second = -1\n", ("crawl.requests_per_second = -1.0",)),
         ("[crawl]\nmin_entries = -1\n", ("crawl.min_entries = -1",)),
         ("api_url = 'kitsu.app'\n", ("api_url", "http://")),
     ],
