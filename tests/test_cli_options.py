@@ -113,3 +113,11 @@ def test_no_terminal_prints_help_and_exits_2(tmp_path: Path) -> None:
     assert done.stdout.startswith("usage: animerec") and "recommend" in done.stdout
     assert "no terminal" in _one_line(done)
     assert not (tmp_path / "cache").exists()  # nothing was opened, let alone drawn
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--version", "stats"], ["stats", "--version"]])
+def test_version_before_or_after_the_command(tmp_path: Path, args: list[str]) -> None:
+    from animerec_tui import __version__
+
+    done = run_cli(tmp_path / "cache", closed_port_url(), *args)
+    assert done.returncode == 0 and done.stdout.strip() == f"animerec {__version__}"

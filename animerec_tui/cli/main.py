@@ -91,7 +91,7 @@ def _subtype(text: str) -> str:
 
 
 def _global_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
-    """``--json``, ``--offline`` and ``--cache-dir``, accepted before and after the command.
+    """``--json``, ``--offline``, ``--cache-dir`` and ``--version``, before or after the command.
 
     The command's copies default to ``SUPPRESS``, so an option given before the command is not
     overwritten by the command parser's default (argparse copies sub-parser defaults over the
@@ -99,6 +99,7 @@ def _global_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
     """
     flag = default if default is argparse.SUPPRESS else False
     path = default if default is argparse.SUPPRESS else None
+    parser.add_argument("--version", action="version", version=f"animerec {__version__}")
     parser.add_argument(
         "--json", action="store_true", default=flag, help="print JSON (one object per line)"
     )
@@ -120,7 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"animerec {__version__}")
     _global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
