@@ -156,3 +156,65 @@ def test_usage_errors_are_one_line(tmp_path: Path) -> None:
     assert help_text.returncode == 0
     for command in ("search", "fetch", "library", "crawl", "train", "recommend", "evaluate"):
         assert command in help_text.stdout
+
+
+# -- several users: every user that works is printed, one line per user that does not ---------
+
+
+def _objects(done: subprocess.CompletedProcess[str]) -> list[dict]:
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_fetch_several_users_keeps_going_past_a_bad_one(tmp_path: Path, server: FakeKitsu) -> None:
+    done = run(_cache(tmp_path), server.url, "fetch", "alice", "nobody-here", "1002", "--json")
+    assert done.returncode == 2  # the worst: an unknown user is bad input
+    alice, nobody, sam = _objects(done)
+    assert alice["user"]["id"] == "1001" and alice["entries"] == 120
+    assert sam["user"]["id"] == "1002" and sam["entries"] == 15
+    assert nobody["user"] == {"query": "nobody-here"}
+    assert nobody["error"]["exit_code"] == 2 and "nobody-here" in nobody["error"]["message"]
+    line = one_line_error(done)
+    assert line.startswith("animerec: nobody-here: ")
+
+
+def test_library_several_users_worst_exit_code(tmp_path: Path, server: FakeKitsu) -> None:
+    cache = _cache(tmp_path)
+    assert run(cache, server.url, "fetch", "alice").returncode == 0
+    dead = closed_port_url()
+    done = run(cache, dead, "library", "alice", "1002", "--json")  # 1002 was never fetched
+    assert done.returncode == 1
+    alice, missing = _objects(done)
+    assert len(alice["entries"]) == 120
+    assert missing["user"] == {"query": "1002"} and missing["error"]["exit_code"] == 1
+    assert "1002" in one_line_error(done)
+    human = run(cache, server.url, "library", "sam", "alice")  # ambiguous (exit 2), then alice
+    assert human.returncode == 2
+    assert "alice — 120 entries" in human.stdout
+    errors = [x for x in human.stderr.splitlines() if x.startswith("animerec:")]
+    assert len(errors) == 1 and "1002" in errors[0] and "1003" in errors[0]
+
+
+def test_recommend_several_users_prints_the_good_one(tmp_path: Path, server: FakeKitsu) -> None:
+    """`recommend good bad` used to print nothing for the good user."""
+    cache = _cache(tmp_path)
+    done = run(cache, server.url, "recommend", "alice", "nobody-here", "-n", "3", "--json")
+    assert done.returncode == 2, done.stderr
+    alice, nobody = _objects(done)
+    assert alice["user"]["id"] == "1001" and len(alice["recommendations"]) == 3
+    assert nobody == {
+        "user": {"query": "nobody-here"},
+        "error": {"message": "No Kitsu user matches 'nobody-here'.", "exit_code": 2},
+    }
+    human = run(cache, server.url, "recommend", "nobody-here", "alice", "-n", "3")
+    assert human.returncode == 2 and "Recommendations for alice" in human.stdout
+    assert [x for x in human.stderr.splitlines() if x.startswith("animerec:")] == [
+        "animerec: nobody-here: No Kitsu user matches 'nobody-here'."
+    ]
+
+
+def test_every_user_failing_trains_nothing(tmp_path: Path, server: FakeKitsu) -> None:
+    cache = _cache(tmp_path)
+    done = run(cache, server.url, "recommend", "nobody-here", "sam", "--json")
+    assert done.returncode == 2
+    assert [o["error"]["exit_code"] for o in _objects(done)] == [2, 2]
+    assert not list((cache / "models").glob("*.npz"))  # no model trained for nobody

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from animerec_tui.cli import model_commands
+from animerec_tui.cli.batch import Batch
 from animerec_tui.cli.render import (
     emit_json,
-    err,
     inert,
     note,
     out,
@@ -91,8 +91,9 @@ def cmd_search(core: Core, args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
+    batch = Batch(args)
+
     async def go() -> int:
-        failures: list[AnimerecError] = []
         client = None if core.offline else core.client()
         try:
             with progress_bar(enabled=not args.json) as bar:
@@ -112,20 +113,16 @@ def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
                             query, refresh=args.refresh, client=client, progress=on_progress
                         )
                     except AnimerecError as exc:
-                        if len(args.users) == 1:
-                            raise
-                        failures.append(exc)
-                        err.print(inert(f"animerec: {query}: {exc}"), style="red")
-                        continue
-                    finally:
                         bar.remove_task(task)
+                        batch.failed(query, exc)
+                        continue
+                    bar.remove_task(task)
+                    batch.ok()
                     _print_fetch(args, result)
         finally:
             if client is not None:
                 await client.aclose()
-        if failures:
-            return max(f.exit_code for f in failures) if len(failures) == len(args.users) else 1
-        return 0
+        return batch.exit_code
 
     return asyncio.run(go())
 
@@ -160,7 +157,19 @@ def _print_fetch(args: argparse.Namespace, result: Any) -> None:
 
 
 def cmd_library(core: Core, args: argparse.Namespace) -> int:
-    result = asyncio.run(core.library(args.user))
+    batch = Batch(args)
+    for query in args.users:
+        try:
+            result = asyncio.run(core.library(query))
+        except AnimerecError as exc:
+            batch.failed(query, exc)
+            continue
+        batch.ok()
+        _print_library(core, args, result)
+    return batch.exit_code
+
+
+def _print_library(core: Core, args: argparse.Namespace, result: Any) -> None:
     lib = result.library
     if args.json:
         emit_json(
@@ -186,7 +195,7 @@ def cmd_library(core: Core, args: argparse.Namespace) -> int:
                 "hidden_adult_titles": len(lib.withheld),  # Kitsu hides their anime from us
             }
         )
-        return 0
+        return
     if result.offline and not lib.user.is_sample:
         note(f"offline: cached library as of {result.synced_at}")
     counts = {s: 0 for s in STATUSES}
@@ -218,7 +227,6 @@ def cmd_library(core: Core, args: argparse.Namespace) -> int:
     if lib.withheld:
         n = len(lib.withheld)
         out.print(inert(f"{n} hidden adult title{'s' if n != 1 else ''} (Kitsu hides them)"))
-    return 0
 
 
 def _title(anime: dict[str, Any], anime_id: str) -> str:

@@ -7,10 +7,12 @@ never a traceback. Heavy imports (numpy, implicit, Rich tables) wait until a com
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from animerec_tui import __version__
 
@@ -30,9 +32,15 @@ settings (environment):
   ANIMEREC_SETTINGS    settings file (default: <cache dir>/settings.toml)
 
 USER is a Kitsu numeric id, a slug, a name, or a sample user's id (sample:KEY) or name
-(sample-KEY). Exit codes: 0 ok, 1 failure (e.g. Kitsu unreachable and nothing cached),
-2 bad input (unknown or ambiguous user, invalid option).
+(sample-KEY). --json, --offline and --cache-dir mean the same before or after the command.
+Exit codes: 0 ok, 1 failure (e.g. Kitsu unreachable and nothing cached), 2 bad input (unknown
+or ambiguous user, invalid option or setting). fetch, library and recommend with several users
+print every user that worked and one error line per user that did not (an error object with
+--json); the exit code is then the worst one.
 """
+
+SUBTYPES = ("TV", "movie", "OVA", "ONA", "special", "music")
+"""Kitsu's anime subtypes, as ``--type`` accepts them (any letter case)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,21 +61,59 @@ def _positive(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
+def _setting(section: str, key: str, kind: type[int] | type[float]) -> Callable[[str], Any]:
+    """An option type checked against the settings file's range for ``section.key``."""
+
+    def parse(text: str) -> int | float:
+        from animerec_tui.core.settings import RANGES
+
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        allowed = RANGES[section][key]
+        if not allowed.allows(value):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is out of range (allowed: {allowed.describe()}, as {section}.{key})"
+            )
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in some messages
+    return parse
+
+
+def _subtype(text: str) -> str:
+    for name in SUBTYPES:
+        if text.strip().lower() == name.lower():
+            return name
+    raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from {', '.join(SUBTYPES)})")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """``--json``, ``--offline``, ``--cache-dir`` and ``--version``, before or after the command.
+
+    The command's copies default to ``SUPPRESS``, so an option given before the command is not
+    overwritten by the command parser's default (argparse copies sub-parser defaults over the
+    namespace), while one given after it is set there.
+    """
+    flag = default if default is argparse.SUPPRESS else False
+    path = default if default is argparse.SUPPRESS else None
+    parser.add_argument("--version", action="version", version=f"animerec {__version__}")
+    parser.add_argument(
+        "--json", action="store_true", default=flag, help="print JSON (one object per line)"
+    )
+    parser.add_argument(
+        "--offline", action="store_true", default=flag, help="use only the local cache"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=path, metavar="DIR", help="cache folder to use"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON (one object per line)")
-    common.add_argument("--offline", action="store_true", help="use only the local cache")
-    common.add_argument("--cache-dir", type=Path, metavar="DIR", help="cache folder to use")
+    _global_options(common, default=argparse.SUPPRESS)
 
     parser = _Parser(
         prog="animerec",
@@ -75,9 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"animerec {__version__}")
-    parser.add_argument("--offline", action="store_true", help="use only the local cache")
-    parser.add_argument("--cache-dir", type=Path, metavar="DIR", help="cache folder to use")
+    _global_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -95,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
         "when entries were removed)",
     )
 
-    p = add("library", "Show a cached user's library (fetched first when online and not cached).")
-    p.add_argument("user", metavar="USER")
+    p = add(
+        "library", "Show cached users' libraries (each fetched first when online and not cached)."
+    )
+    p.add_argument("users", nargs="+", metavar="USER")
 
     p = add("crawl", "Grow the training population from Kitsu, politely and resumably.")
     mode = p.add_mutually_exclusive_group()
@@ -111,10 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = add("train", "Train the ALS model on the cached population and save it.")
-    p.add_argument("--factors", type=_positive, help="latent factors")
-    p.add_argument("--regularization", type=_positive_float, help="L2 regularization")
-    p.add_argument("--alpha", type=_positive_float, help="confidence scaling")
-    p.add_argument("--iterations", type=_positive, help="ALS iterations")
+    p.add_argument("--factors", type=_setting("model", "factors", int), help="latent factors")
+    p.add_argument(
+        "--regularization",
+        type=_setting("model", "regularization", float),
+        help="L2 regularization",
+    )
+    p.add_argument("--alpha", type=_setting("model", "alpha", float), help="confidence scaling")
+    p.add_argument("--iterations", type=_setting("model", "iterations", int), help="ALS iterations")
     p.add_argument(
         "--tune",
         action="store_true",
@@ -129,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--type",
         dest="subtypes",
         action="append",
+        type=_subtype,
         metavar="SUBTYPE",
         help="only this subtype (TV, movie, OVA, ONA, special, music); repeatable",
     )
@@ -141,9 +192,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NUMERICAL = ("LinAlgError", "ModelFitError", "FloatingPointError")
+"""Numerical failures (numpy/scipy, implicit) by class name: the core guards what it can
+predict; these are the last line, reported in one line, never as "unexpected"."""
+
+
+def _tolerant_streams() -> None:
+    """Text the terminal's encoding cannot show becomes ``?`` instead of UnicodeEncodeError
+    (``PYTHONIOENCODING=cp1252``, a latin-1 locale); ``--json`` escapes it exactly instead
+    (see :func:`animerec_tui.cli.render.emit_json`)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            with contextlib.suppress(ValueError, OSError):  # closed or detached: leave it
+                reconfigure(errors="replace")
+
+
+def _has_terminal() -> bool:
+    return all(getattr(s, "isatty", lambda: False)() for s in (sys.stdin, sys.stdout))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None and not _has_terminal():
+        # the app draws a full screen: without a terminal it would only print escape codes
+        parser.print_help()
+        sys.stderr.write(
+            "animerec: no terminal for the app (stdin or stdout is not a tty); give a command\n"
+        )
+        return 2
     try:
         from animerec_tui.core.errors import AnimerecError
         from animerec_tui.core.settings import load_settings
@@ -165,8 +244,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        sys.stderr.write(
+            "animerec: out of memory; lower [model] factors or ease_max_items in the settings\n"
+        )
+        return 1
     except Exception as exc:  # last line of defence: one line, never a traceback
         if os.environ.get("ANIMEREC_DEBUG"):
             raise
-        sys.stderr.write(f"animerec: unexpected error: {type(exc).__name__}: {exc}\n")
+        name = type(exc).__name__
+        detail = " ".join(str(exc).split())
+        if name in NUMERICAL:
+            sys.stderr.write(
+                f"animerec: numerical failure ({name}: {detail}); check the [model] and "
+                "[weights] settings, then run 'animerec train'\n"
+            )
+            return 1
+        sys.stderr.write(f"animerec: unexpected error: {name}: {detail}\n")
         return 1

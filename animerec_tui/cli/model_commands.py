@@ -13,7 +13,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from animerec_tui.cli.render import emit_json, inert, note, out, progress_bar, table, user_json
+from animerec_tui.cli.batch import Batch
+from animerec_tui.cli.render import (
+    emit_json,
+    inert,
+    note,
+    out,
+    progress_bar,
+    table,
+    user_json,
+)
 from animerec_tui.core.errors import AnimerecError, BadInput, Cancelled
 from animerec_tui.core.services import Core
 
@@ -110,13 +119,21 @@ def _ensure_model(core: Core, show: bool) -> Any:
 
 
 def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
-    from animerec_tui.core.describe import anime_details, described_top
+    from animerec_tui.core.describe import described_top
     from animerec_tui.core.recommend import service
 
-    users = []
+    batch = Batch(args)
+    resolved: list[tuple[str, Any]] = []  # (query, User or the AnimerecError it failed with)
     for query in args.users:  # resolve (and fetch when online and uncached) before training
-        result = asyncio.run(core.library(query))
-        users.append(result.library.user)
+        try:
+            resolved.append((query, asyncio.run(core.library(query)).library.user))
+        except AnimerecError as exc:
+            batch.say(query, exc)
+            resolved.append((query, exc))
+    if all(isinstance(outcome, AnimerecError) for _, outcome in resolved):
+        for query, exc in resolved:
+            batch.record(query, exc)
+        return batch.exit_code  # nobody to recommend for: no model loaded or trained
     if core.offline and not args.json:
         note("offline: recommending from cached libraries")
     loaded = _ensure_model(core, not args.json)
@@ -126,7 +143,10 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
         note(f"trained a new model ({reason})")
     if model_info.get("stale") and not args.json:
         note("the model is older than the cache; run 'animerec train' to include recent data")
-    for user in users:
+    for query, user in resolved:
+        if isinstance(user, AnimerecError):  # its line is on stderr already
+            batch.record(query, user)
+            continue
 
         def top(k: int, user_id: str = user.id) -> list[Any]:
             return service.recommend(
@@ -139,46 +159,67 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
                 model=loaded,
             )
 
-        recs = described_top(core, top, args.n)  # sample-only anime described from Kitsu
-        if args.json:
-            emit_json(
-                {
-                    "user": user_json(user),
-                    "model": model_info,
-                    "offline": core.offline,
-                    "recommendations": [
-                        {
-                            "rank": r.rank,
-                            "anime_id": r.anime_id,
-                            "title": r.title,
-                            "score": round(float(r.score), 6),
-                            "because": list(r.because),
-                            "subtype": r.anime.subtype if r.anime else None,
-                            **anime_details(r.anime),  # slug, url, titles, synopsis, start_date
-                        }
-                        for r in recs
-                    ],
-                }
-            )
+        try:
+            recs = described_top(core, top, args.n)  # sample-only anime described from Kitsu
+        except AnimerecError as exc:
+            batch.failed(query, exc, user=user)
             continue
-        rows = [
-            (
-                r.rank,
-                r.title,
-                (r.anime.subtype or "") if r.anime else "",
-                f"{r.score:.3f}",
-                "; ".join(r.because),
-            )
-            for r in recs
-        ]
-        out.print(
-            table(
-                f"Recommendations for {user.label}",
-                [("#", "right"), "Title", "Type", ("Score", "right"), "Because you watched"],
-                rows,
-            )
+        batch.ok()
+        _print_recommendations(args, user, model_info, core.offline, recs)
+    return batch.exit_code
+
+
+def _print_recommendations(
+    args: argparse.Namespace, user: Any, model_info: dict[str, Any], offline: bool, recs: Any
+) -> None:
+    from animerec_tui.core.describe import anime_details
+
+    notice = getattr(recs, "notice", None)
+    if notice:  # stderr, also with --json: the list is not personal
+        note(f"{user.label}: {notice}")
+    if args.json:
+        emit_json(
+            {
+                "user": user_json(user),
+                "model": model_info,
+                "offline": offline,
+                "fallback": getattr(recs, "fallback", None),
+                "notice": notice,
+                "recommendations": [
+                    {
+                        "rank": r.rank,
+                        "anime_id": r.anime_id,
+                        "title": r.title,
+                        "score": round(float(r.score), 6),
+                        "because": list(r.because),
+                        "subtype": r.anime.subtype if r.anime else None,
+                        **anime_details(r.anime),  # slug, url, titles, synopsis, start_date
+                    }
+                    for r in recs
+                ],
+            }
         )
-    return 0
+        return
+    rows = [
+        (
+            r.rank,
+            r.title,
+            (r.anime.subtype or "") if r.anime else "",
+            f"{r.score:.3f}",
+            "; ".join(r.because),
+        )
+        for r in recs
+    ]
+    title = f"Recommendations for {user.label}"
+    if getattr(recs, "fallback", None):
+        title += " (most popular: nothing personal to go on)"
+    out.print(
+        table(
+            title,
+            [("#", "right"), "Title", "Type", ("Score", "right"), "Because you watched"],
+            rows,
+        )
+    )
 
 
 def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:

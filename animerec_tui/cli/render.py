@@ -40,8 +40,17 @@ def inert(value: object) -> Text:
 
 
 def emit_json(obj: dict[str, Any]) -> None:
-    """One JSON object per line on stdout, strings exactly as received."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    """One JSON object per line on stdout, strings exactly as received.
+
+    Written as UTF-8 text when stdout's encoding can hold it, else ASCII-escaped (``\\u3042``):
+    the same JSON value either way, so ``--json`` never fails on the output encoding.
+    """
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(obj, ensure_ascii=True)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 

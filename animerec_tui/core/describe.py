@@ -8,6 +8,7 @@ request) when online; this module turns cached records into what the faces show.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,7 @@ def refreshed(
 
 
 def shown_top(
-    top: Callable[[int], Sequence[Recommendation]],
+    top: Callable[[int], list[Recommendation]],
     cache: Cache,
     n: int,
     language: str = "canonical",
@@ -78,11 +79,13 @@ def shown_top(
         if len(shown) >= n or len(recs) < k:
             break
         k += len(recs) - len(shown)
-    return shown[:n]
+    kept = copy.copy(recs)  # the same kind of list, with what it says of itself (a notice)
+    kept[:] = shown[:n]
+    return kept
 
 
 def described_top(
-    core: Core, top: Callable[[int], Sequence[Recommendation]], n: int
+    core: Core, top: Callable[[int], list[Recommendation]], n: int
 ) -> list[Recommendation]:
     """:func:`shown_top`, describing first (when online) the anime the cache knows only from
     the sample (:meth:`Core.describe`). Blocks; call it where no event loop runs."""

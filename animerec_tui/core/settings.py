@@ -2,11 +2,15 @@
 
 The settings file is TOML (read with the standard library's ``tomllib``) at
 ``<cache dir>/settings.toml`` or wherever ``ANIMEREC_SETTINGS`` points. Wrong types are
-reported with the offending key, never silently coerced, so a typo cannot change a model.
+reported with the offending key, never silently coerced, so a typo cannot change a model, and
+every value is range-checked (:data:`RANGES`, :data:`CHOICES`; the CLI's options use the same
+ranges), so an out-of-range value is one line naming ``section.key``, the value and the allowed
+range (exit 2) instead of a numerical failure later.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -136,6 +140,85 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+@dataclass(frozen=True)
+class Range:
+    """The allowed values of a number: ``low <= x <= high`` (``low < x`` when ``open_low``)."""
+
+    low: float
+    high: float
+    open_low: bool = False
+
+    def allows(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.open_low else value >= self.low
+        return above and value <= self.high
+
+    def describe(self) -> str:
+        low, high = f"{self.low:g}", f"{self.high:g}"
+        return f"greater than {low} and at most {high}" if self.open_low else f"{low} to {high}"
+
+
+RANGES: dict[str, dict[str, Range]] = {
+    "network": {
+        "concurrency": Range(1, 64),
+        "timeout": Range(0, 600, open_low=True),
+        "max_attempts": Range(1, 20),
+        "backoff_base": Range(0, 60),
+        "backoff_max": Range(0, 3600),
+        "cooldown": Range(0, 3600),  # the Kitsu-unreachable cool-down, seconds
+    },
+    "crawl": {
+        "concurrency": Range(1, 64),
+        "requests_per_second": Range(0, 1000),  # 0: no rate cap (tests, a local fake)
+        "min_entries": Range(0, 100_000),
+    },
+    # Event strengths are summed per (user, anime) and BM25-weighted, which both assume
+    # non-negative strengths: a negative one is not read as "disliked" by this pipeline (BM25
+    # has a pole at x = -k1 * norm, and fold-in and "because" need a positive definite
+    # system), so it is refused here. 0 means "ignore this status".
+    "weights": {
+        name: Range(0, 100)
+        for name in ("completed", "favorite", "current", "planned", "on_hold", "dropped")
+    },
+    "model": {
+        "factors": Range(1, 1024),
+        "regularization": Range(0, 10_000, open_low=True),
+        "alpha": Range(0, 1000, open_low=True),
+        "iterations": Range(1, 1000),
+        "bm25_k1": Range(0, 100),
+        "bm25_b": Range(0, 1),
+        "random_state": Range(0, 2**32 - 1),
+        "ease_lambda": Range(0, 1e9, open_low=True),
+        "ease_max_items": Range(1, 1_000_000),
+        "knn_neighbours": Range(1, 10_000),
+    },
+}
+"""Allowed range of every numeric setting, by section; a number without an entry must be
+finite. Memory-bound values (``ease_max_items`` over a large catalogue) are also checked
+against the machine's memory before fitting (:mod:`animerec_tui.core.recommend.memory`)."""
+
+CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "model": {"weighting": ("linear", "bm25")},
+}
+"""Settings that take one of a few names."""
+
+
+def check_value(section: str, key: str, value: object) -> str | None:
+    """Why ``section.key = value`` is not allowed (one line), or None when it is."""
+    choices = CHOICES.get(section, {}).get(key)
+    if choices is not None and value not in choices:
+        return f"{section}.{key} = {value!r} is not one of {', '.join(choices)}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    allowed = RANGES.get(section, {}).get(key)
+    if allowed is None:
+        return None if math.isfinite(value) else f"{section}.{key} = {value!r} must be finite"
+    if not allowed.allows(value):
+        return f"{section}.{key} = {value!r} is out of range (allowed: {allowed.describe()})"
+    return None
+
+
 def _section(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise BadInput(f"Settings file: [{where}] must be a table.")
@@ -154,8 +237,19 @@ def _section(cls: type, data: Any, where: str) -> Any:
                 f"Settings file: {where}.{key} must be {expected.__name__}, "
                 f"not {type(value).__name__} ({value!r})."
             )
+        problem = check_value(where, key, value)
+        if problem is not None:
+            raise BadInput(f"Settings file: {problem}.")
         values[key] = value
-    return cls(**values)
+    section = cls(**values)
+    if where == "weights" and not any(
+        getattr(section, name) > 0 for name in RANGES["weights"] if hasattr(section, name)
+    ):
+        raise BadInput(
+            "Settings file: every [weights] strength is 0, so nothing would be learnt; "
+            "give at least one a value above 0."
+        )
+    return section
 
 
 def load_settings(
@@ -187,14 +281,26 @@ def load_settings(
             if key in sections:
                 updates[key] = _section(sections[key], value, key)
             elif (key, type(value)) in {("api_url", str), ("offline", bool)}:
+                if key == "api_url":
+                    _check_api_url(value, "Settings file: api_url")
                 updates[key] = value
             else:
                 raise BadInput(f"Settings file {path}: unknown or mistyped key {key!r}.")
         settings = replace(settings, **updates)
     if env.get("ANIMEREC_API_URL"):
+        _check_api_url(env["ANIMEREC_API_URL"], "ANIMEREC_API_URL")
         settings = replace(settings, api_url=env["ANIMEREC_API_URL"].rstrip("/"))
     if _truthy(env.get("ANIMEREC_OFFLINE")):
         settings = replace(settings, offline=True)
     if offline:
         settings = replace(settings, offline=True)
     return settings
+
+
+def _check_api_url(url: str, where: str) -> None:
+    """An API base must be an absolute http(s) URL (else every request fails obscurely)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadInput(f"{where} = {url!r} is not an http:// or https:// URL.")

@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from animerec_tui.core.errors import Cancelled, ModelError
 from animerec_tui.core.recommend.matrix import Confidence
+from animerec_tui.core.recommend.memory import check_plan
 from animerec_tui.core.recommend.ranking import top_n
 from animerec_tui.core.settings import ModelParams
 
@@ -198,6 +199,10 @@ class ALSModel(Model):
     ) -> None:
         _check(cancel)
         self.n_users, self.n_items = strength.shape
+        f = self.params.factors  # factors (implicit's and our float32 copies) and f x f solves
+        check_plan(
+            8.0 * f * sum(strength.shape) + 64.0 * f * f, f"ALS with {f:,} factors", "model.factors"
+        )
         self.confidence = Confidence.fit(strength, self.params)
         conf = self.confidence.apply(strength)
         total = self.params.iterations
@@ -434,6 +439,8 @@ class EASEModel(Model):
         counts = np.bincount(strength.indices, minlength=self.n_items)
         keep = np.argsort(-counts, kind="stable")[: self.max_items]
         self.items = np.sort(keep[counts[keep] > 0]).astype(np.int64)
+        n = len(self.items)  # the Gram matrix, its inverse and LAPACK's workspace: 3 x 8 n^2
+        check_plan(24.0 * n * n, f"EASE over {n:,} anime", "model.ease_max_items")
         x = strength[:, self.items].astype(np.float64)
         x.data[:] = 1.0
         gram = (x.T @ x).toarray()

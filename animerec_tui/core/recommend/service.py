@@ -56,6 +56,19 @@ class Recommendation:
     anime: Anime | None
 
 
+class Recommendations(list[Recommendation]):
+    """The ranked list :func:`recommend` returns, plus why it is not personal when it is not.
+
+    ``fallback`` is ``"popularity"`` when the model has nothing to go on for this user (an
+    empty library, only anime no other user in the model has, or scores that are all equal):
+    the list is then the most-listed anime (score = share of the model's users who list it),
+    with no "because", and ``notice`` is one line saying why. Both are None otherwise.
+    """
+
+    notice: str | None = None
+    fallback: str | None = None
+
+
 @dataclass
 class TrainResult:
     kind: str
@@ -253,7 +266,7 @@ def train(
         raise _nothing_to_train()
     built = time.perf_counter()
     m = make_model(model, params, track_loss=track_loss)
-    m.fit(inter.strength, progress, cancel)
+    _fit_or_explain(m, inter, progress, cancel)
     fitted = time.perf_counter()
     _check(cancel)
     meta = ModelMeta(
@@ -285,6 +298,33 @@ def train(
         seconds=round(saved - start, 3),
         tuned=was_tuned,
     )
+
+
+def _fit_or_explain(
+    m: Model, inter: Interactions, progress: Progress | None, cancel: CancelEvent | None
+) -> None:
+    """Fit, turning numerical failures into one line (exit 1) and refusing to keep a model
+    whose arrays are not finite (it would rank by NaN)."""
+    try:
+        m.fit(inter.strength, progress, cancel)
+    except (np.linalg.LinAlgError, FloatingPointError) as exc:
+        raise AnimerecError(
+            f"Training {m.kind} failed numerically ({type(exc).__name__}: {exc}); "
+            "check the [model] and [weights] settings."
+        ) from None
+    except Exception as exc:
+        if type(exc).__name__ != "ModelFitError":  # implicit's: NaN in the factors
+            raise
+        raise AnimerecError(
+            f"Training {m.kind} diverged ({exc}); lower model.alpha or raise "
+            "model.regularization in the settings file."
+        ) from None
+    for name, array in m.arrays().items():
+        if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+            raise AnimerecError(
+                f"Training {m.kind} produced non-finite values in {name}; lower model.alpha or "
+                "raise model.regularization in the settings file. The previous model is kept."
+            )
 
 
 def load(cache: Cache, settings: Settings, kind: str = DEFAULT_KIND) -> LoadedModel:
@@ -345,10 +385,13 @@ def recommend(
     include_adult: bool = False,
     exclude_planned: bool = True,
     model: LoadedModel | None = None,
-) -> list[Recommendation]:
+) -> Recommendations:
     """Top-``n`` anime for a cached user, best first, never anything already in their library.
 
-    Users in the model use their trained row; users fetched after training (or every user
+    Returns :class:`Recommendations` (a list; ``notice``/``fallback`` say when it is the
+    popularity fallback rather than personal). Raises NotCached for a user with no cached
+    library, AnimerecError (one line) when the model's scores are NaN or its linear algebra
+    fails. Users in the model use their trained row; users fetched after training (or every user
     when the model is stale) are folded in from their cached library without retraining.
     ``exclude_planned=False`` lets planned titles through (they are in the library otherwise).
     """
@@ -373,19 +416,35 @@ def recommend(
     row = loaded.user_index.get(user_id)
     if row is not None and (loaded.stale or row >= loaded.model.n_users):
         row = None
-    with one_blas_thread():
-        if lib.row.nnz == 0 and row is None and loaded.item_counts is not None:
-            scores = loaded.item_counts.astype(np.float64)  # nothing to go on: most listed first
-        else:
-            rows = None if row is None else np.array([row])
-            scores = loaded.model.scores(lib.row, rows)[0].astype(np.float64)
-        scores[mask] = EXCLUDED
-        items, item_scores = top_n(scores, n, loaded.item_counts)
-        because = loaded.model.because(lib.row, items) if lib.row.nnz else [[] for _ in items]
+    popularity = _popularity(cache, loaded)
+    fallback = _nothing_to_go_on(loaded, lib, user_id, popularity)
+    because: list[list[int]]
+    try:
+        with one_blas_thread():
+            if fallback is None:
+                rows = None if row is None else np.array([row])
+                scores = loaded.model.scores(lib.row, rows)[0].astype(np.float64)
+                scores[mask] = EXCLUDED
+                fallback = _unusable_scores(scores, user_id)
+            if fallback is not None:
+                scores = popularity / max(len(loaded.user_index), 1)
+                scores[mask] = EXCLUDED
+            items, item_scores = top_n(scores, n, popularity)
+            if fallback is None and lib.row.nnz:
+                because = loaded.model.because(lib.row, items)
+            else:
+                because = [[] for _ in items]
+    except np.linalg.LinAlgError as exc:  # e.g. a confidence system that is not positive definite
+        raise AnimerecError(
+            f"The model cannot score user {user_id} (numerical failure: {exc}); retrain it "
+            "with 'animerec train', and check the [model] and [weights] settings."
+        ) from None
     ids = {int(loaded.anime_ids[i]) for i in items}
     ids |= {int(loaded.anime_ids[j]) for group in because for j in group}
     anime = cache.get_anime(str(i) for i in ids)
-    out: list[Recommendation] = []
+    out = Recommendations()
+    out.fallback = None if fallback is None else "popularity"
+    out.notice = fallback
     for rank, (col, score, why) in enumerate(
         zip(items.tolist(), item_scores.tolist(), because, strict=True), start=1
     ):
@@ -406,6 +465,66 @@ def recommend(
             )
         )
     return out
+
+
+POPULAR_INSTEAD = "showing the most popular anime instead (no 'because')"
+
+
+def _popularity(cache: Cache, loaded: LoadedModel) -> np.ndarray:
+    """Users listing each model column (float64): saved with the model, else read from the
+    cache (models saved before the counts were kept)."""
+    if loaded.item_counts is not None:
+        return loaded.item_counts.astype(np.float64)
+    rows = cache.query("SELECT anime_id, COUNT(*) FROM entries GROUP BY anime_id")
+    counts = np.zeros(len(loaded.anime_ids), dtype=np.float64)
+    if rows and len(loaded.anime_ids):
+        ids = np.asarray([int(r[0]) for r in rows], dtype=np.int64)
+        n = np.asarray([r[1] for r in rows], dtype=np.float64)
+        pos = np.minimum(np.searchsorted(loaded.anime_ids, ids), len(loaded.anime_ids) - 1)
+        hit = loaded.anime_ids[pos] == ids
+        np.add.at(counts, pos[hit], n[hit])
+    return counts
+
+
+def _nothing_to_go_on(
+    loaded: LoadedModel, lib: Any, user_id: str, popularity: np.ndarray
+) -> str | None:
+    """Why the model cannot personalise for this user (one line, no user named: callers
+    prefix it), or None when it can.
+
+    A library column tells the model something only when *another* user in the model lists
+    the same anime: a user whose anime nobody else has (this season's shows) would otherwise
+    get near-zero scores in catalogue order, each "because you watched" those shows.
+    """
+    if lib.empty:
+        return f"the library is empty: {POPULAR_INSTEAD}"
+    cols = lib.row.indices
+    own = 1.0 if user_id in loaded.user_index else 0.0  # their own entry is in the count
+    if cols.size == 0 and np.isin(lib.anime_ids, loaded.anime_ids).any():
+        return f"every entry of the library has strength 0 under [weights]: {POPULAR_INSTEAD}"
+    if cols.size == 0 or not np.any(popularity[cols] - own > 0):
+        return (
+            f"none of the library's {lib.anime_ids.size} anime is listed by anyone else among "
+            f"the model's {len(loaded.user_index):,} users: {POPULAR_INSTEAD}"
+        )
+    return None
+
+
+def _unusable_scores(scores: np.ndarray, user_id: str) -> str | None:
+    """A one-line notice when the candidates' scores cannot rank them (all equal); raises
+    AnimerecError when they are not numbers (a broken model must not rank by luck)."""
+    candidates = scores[scores > EXCLUDED]
+    if np.isnan(scores).any():
+        raise AnimerecError(
+            f"The model's scores for user {user_id} are not numbers (NaN); retrain it with "
+            "'animerec train', and check the [model] and [weights] settings."
+        )
+    if candidates.size == 0:
+        return None
+    spread = float(candidates.max() - candidates.min())
+    if spread <= 1e-9 * max(1.0, float(np.abs(candidates).max())):
+        return f"the model scores every anime the same for this library: {POPULAR_INSTEAD}"
+    return None
 
 
 # -- evaluation and tuning live in their own modules; re-exported for the faces ------------------
