@@ -150,3 +150,12 @@ def test_every_numeric_setting_has_a_range() -> None:
 def test_env_api_url_must_be_http(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="ANIMEREC_API_URL"):
         load_settings(env={"ANIMEREC_CACHE_DIR": str(tmp_path), "ANIMEREC_API_URL": "ftp://x"})
+
+
+def test_title_language_lists_the_valid_names(tmp_path: Path) -> None:
+    (tmp_path / "settings.toml").write_text('[display]\ntitle_language = "klingon"\n')
+    with pytest.raises(
+        BadInput,
+        match=r"display\.title_language = 'klingon' is not one of canonical, english, romaji",
+    ):
+        load_settings(tmp_path, env={})

@@ -98,13 +98,6 @@ class DisplaySettings:
     or ``romaji`` (``titles.en_jp``); a title missing in that language falls back to the
     canonical one."""
 
-    def __post_init__(self) -> None:
-        if self.title_language not in TITLE_LANGUAGES:
-            raise BadInput(
-                f"Settings file: display.title_language is {self.title_language!r}; "
-                f"allowed: {', '.join(TITLE_LANGUAGES)}."
-            )
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -200,6 +193,7 @@ against the machine's memory before fitting (:mod:`animerec_tui.core.recommend.m
 
 CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
     "model": {"weighting": ("linear", "bm25")},
+    "display": {"title_language": tuple(TITLE_LANGUAGES)},
 }
 """Settings that take one of a few names."""
 
