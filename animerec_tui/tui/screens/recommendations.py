@@ -238,7 +238,11 @@ class RecommendationsScreen(AnimerecScreen):
             parts.append("model is stale (F3 retrains)")
         if self.animerec.offline:
             parts.append("offline")
-        self.query_one("#recs-status", Label).update(" · ".join(parts))
+        notice = getattr(self.recs, "notice", None)  # the list is not personal: say why first
+        line = " · ".join(parts)
+        self.query_one("#recs-status", Label).update(
+            f"Not personal: {notice}\n{line}" if notice else line
+        )
         self._update_origin()
 
     def _update_origin(self) -> None:
