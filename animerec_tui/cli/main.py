@@ -66,7 +66,9 @@ def _positive_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON (one object per line)")
-    common.add_argument("--offline", action="store_true", help="use only the local cache")
+    common.add_argument(
+        "--offline", action="store_true", default=argparse.SUPPRESS, help="use only the local cache"
+    )
     common.add_argument("--cache-dir", type=Path, metavar="DIR", help="cache folder to use")
 
     parser = _Parser(
