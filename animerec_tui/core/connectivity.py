@@ -140,10 +140,11 @@ class Connectivity:
 
     @property
     def offline(self) -> bool:
-        """Offline mode, or this process met an unreachable Kitsu that is still cooling."""
+        """Offline mode, or this process met an unreachable Kitsu that is still cooling down
+        (with ``cooldown`` 0: that has not answered since)."""
         if self.forced_offline:
             return True
-        return self._met and self.status().state == "cooling"
+        return self._met and (self.cooldown == 0 or self.status().state == "cooling")
 
     def may_ask(self, *, explicit: bool = False) -> bool:
         """Whether to send requests now; an answer of False is remembered (``offline``).

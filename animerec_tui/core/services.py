@@ -164,7 +164,7 @@ class Core:
         is_sample = query.startswith((SAMPLE_PREFIX, SAMPLE_NAME_PREFIX))
         if cached is not None and (prefer_cache or cached.is_sample):
             return cached
-        if is_sample or client is None or self.offline or not self.connectivity.may_ask():
+        if is_sample or client is None or not self.connectivity.may_ask():
             if cached is not None:
                 return cached
             if self.offline and not is_sample:
@@ -187,9 +187,9 @@ class Core:
         cached_ids = self.cache.cached_user_ids()
         offline, note = self.offline, None
         asks = bool(query) and not query.startswith((SAMPLE_PREFIX, SAMPLE_NAME_PREFIX))
-        if asks and not offline and not self.connectivity.may_ask():
+        if asks and not self.connectivity.may_ask():
             offline, note = True, self.connectivity.status().describe()
-        if asks and not offline:
+        elif asks:
             budget = self.settings.network.search_deadline
             try:
                 with self.connectivity.waiting("search", budget) as wait:
@@ -197,6 +197,7 @@ class Core:
                         with client.bounded(budget, wait):
                             found = await _kitsu_matches(client, query)
                 self.connectivity.answered()
+                offline = False
                 self.cache.save_users(found)
                 for user in found:
                     hits[user.id] = SearchHit(user, user.id in cached_ids, False, "kitsu")
@@ -233,7 +234,7 @@ class Core:
         library is served (``offline=True``). Raises :class:`KitsuUnavailable` when there is
         none, :class:`UserNotFound` / :class:`AmbiguousUser` for USER.
         """
-        ask = not self.offline and self.connectivity.may_ask(explicit=refresh)
+        ask = self.connectivity.may_ask(explicit=refresh)
         if client is None and ask:
             async with self.client() as own:
                 return await self.fetch(query, refresh=refresh, client=own, progress=progress)
@@ -317,7 +318,7 @@ class Core:
         user = self.resolve_cached(query)
         if user is not None and self.cache.has_library(user.id):
             return self._library_result(user.id)
-        if self.offline:
+        if not self.connectivity.may_ask():
             raise self._not_cached(repr(query))
         result = await self.fetch(query)
         out = self._library_result(result.user.id)
