@@ -213,7 +213,7 @@ def test_crawl_and_fetch_under_random_mixed_faults(
 ) -> None:
     """30% of requests fail with a random kind (fixed seed): still complete data."""
     write_settings(cache, attempts=10)
-    kitsu.faults = Faults(rate=0.3, kinds=KINDS, seed=6, slow_seconds=SLOW)
+    kitsu.faults = Faults(rate=0.3, kinds=FAULT_KINDS, seed=6, slow_seconds=SLOW)
     done = run(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "4", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
