@@ -77,7 +77,7 @@ class NetworkSettings:
     max_attempts: int = 6
     backoff_base: float = 0.5
     backoff_max: float = 30.0
-    search_deadline: float = 15.0
+    search_deadline: float = 12.0
     """Seconds an interactive search may wait for Kitsu in all (every lookup and retry)."""
     fetch_deadline: float = 60.0
     """Seconds one user's fetch may wait for Kitsu in all (resolve, pages, retries)."""
