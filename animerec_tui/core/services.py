@@ -84,18 +84,16 @@ class Core:
     settings: Settings
     cache: Cache
     client_factory: Callable[..., KitsuClient] | None = field(default=None, repr=False)
-    connectivity: Connectivity = field(default=None, repr=False)  # type: ignore[assignment]
-    """Online / offline / cooling down; built from the settings unless given."""
+    connectivity: Connectivity = field(init=False, repr=False)
+    """Online / offline mode / cooling down, and why: the one owner, built from the settings."""
 
     def __post_init__(self) -> None:
-        if self.connectivity is None:
-            network = self.settings.network
-            self.connectivity = Connectivity(
-                self.settings.api_url,
-                forced_offline=self.settings.offline,
-                cooldown=network.cooldown,
-                state_dir=self.settings.cache_dir,
-            )
+        self.connectivity = Connectivity(
+            self.settings.api_url,
+            forced_offline=self.settings.offline,
+            cooldown=self.settings.network.cooldown,
+            state_dir=self.settings.cache_dir,
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, seed: bool = True) -> Core:
