@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from animerec_tui.core.connectivity import Wait
 from animerec_tui.core.errors import (
     AmbiguousUser,
     BadInput,
@@ -29,6 +30,7 @@ from animerec_tui.core.errors import (
     UserNotFound,
 )
 from animerec_tui.core.kitsu import KitsuClient, LibraryProgress
+from animerec_tui.core.kitsu.client import ACCEPT, UNREACHED_ATTEMPTS
 from animerec_tui.core.kitsu.retry import (
     backoff_delay,
     max_page_size,
@@ -39,6 +41,7 @@ from animerec_tui.core.records import User
 from animerec_tui.core.settings import USER_AGENT, NetworkSettings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kitsu"
+CASES = Path(__file__).parent / "fixtures" / "cases"
 BASE = "https://kitsu.test/api/edge"
 FAST = NetworkSettings(max_attempts=4, backoff_base=0.01, backoff_max=0.05, timeout=5.0)
 
@@ -403,14 +406,54 @@ async def test_persistent_5xx_becomes_unavailable_after_max_attempts() -> None:
     assert "503" in str(caught.value) and "4 attempts" in str(caught.value)
 
 
-async def test_bodies_that_never_parse_become_bad_response() -> None:
-    handler, _ = scripted(
-        httpx.Response(200, text="Retry later"),
-        httpx.Response(200, content=b'{"data": [], "meta": {"cou'),
-        final=httpx.Response(200, text="<html>cdn</html>", headers={"Content-Type": "text/html"}),
-    )
+def recorded(name: str) -> httpx.Response:
+    """A raw ``*_response.http`` case file as an httpx response (status, headers, body)."""
+    raw = (CASES / name).read_bytes()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines]
+    return httpx.Response(int(status_line.split()[1]), headers=headers, content=body)
+
+
+NOT_KITSU = {
+    "parked-domain": lambda: recorded("parked-domain/any-url_response.http"),
+    "plain-text": lambda: httpx.Response(200, text="Retry later"),
+    "json-array": lambda: jsonapi([1, 2]),
+    "unrelated-json": lambda: httpx.Response(200, json={"status": "ok", "parked": True}),
+    "data-not-a-resource": lambda: jsonapi({"data": "parked"}),
+    "html-404": lambda: httpx.Response(404, html="<h1>Not Found</h1>"),
+}
+
+
+@pytest.mark.parametrize("answer", NOT_KITSU)
+async def test_answers_that_are_not_jsonapi_documents_mean_unreachable(answer: str) -> None:
+    """Issue 10 (case parked-domain): not a JSON:API document is "Kitsu cannot be reached",
+    given up after UNREACHED_ATTEMPTS when Kitsu never answered (a parking page persists)."""
+    handler, seen = scripted(final=None)
+
+    def every_time(request: httpx.Request) -> httpx.Response:
+        handler(request)
+        return NOT_KITSU[answer]()
+
+    async with make_client(every_time) as client:
+        with pytest.raises(KitsuUnavailable, match=r"not a JSON:API|JSON:API data"):
+            await client.user_count()
+        assert client.requests == len(seen) == UNREACHED_ATTEMPTS
+
+
+async def test_not_kitsu_once_after_kitsu_answered_is_retried() -> None:
+    handler, _ = scripted(OK_USERS, recorded("parked-domain/any-url_response.http"), final=OK_USERS)
     async with make_client(handler) as client:
-        with pytest.raises(BadResponse, match="not JSON"):
+        assert await client.user_count() == 42
+        assert await client.user_count() == 42
+        assert client.requests == 3
+
+
+async def test_cut_off_bodies_that_never_parse_mean_unreachable() -> None:
+    cut = b'{"data": [], "meta": {"cou'
+    handler, _ = scripted(final=httpx.Response(200, content=cut, headers={"Content-Type": ACCEPT}))
+    async with make_client(handler) as client:
+        with pytest.raises(KitsuUnavailable, match="not JSON"):
             await client.user_count()
         assert client.requests == FAST.max_attempts
 
@@ -422,12 +465,41 @@ async def test_truncated_body_once_then_fine() -> None:
         assert client.requests == 2
 
 
-async def test_json_that_is_not_an_object_is_bad_response_at_once() -> None:
-    handler, _ = scripted(final=httpx.Response(200, content=b"[1, 2]"))
+async def _never(request: httpx.Request) -> httpx.Response:
+    await asyncio.sleep(3600)  # accepted, never answered
+    raise AssertionError("unreachable")
+
+
+async def test_bounded_action_gives_up_at_its_deadline_whatever_the_server_does() -> None:
+    """Issue 10: one deadline for a whole action (concurrent requests, retries, backoff)."""
+    network = NetworkSettings(max_attempts=6, backoff_base=0.01, backoff_max=0.05, timeout=60.0)
+    async with make_client(_never, network=network) as client:
+        started = time.perf_counter()
+        expected = pytest.raises(KitsuUnavailable, match=r"no answer within 0\.5 s in all")
+        with expected, client.bounded(0.5):
+            await asyncio.gather(client.user_count(), client.search_users("x"))
+        assert time.perf_counter() - started < 10  # 60 s per request without the bound
+
+
+async def test_bounded_action_tells_its_wait_each_attempt_and_failure() -> None:
+    handler, _ = scripted(jsonapi({}, 503), jsonapi({}, 503), final=OK_USERS)
+    wait = Wait("search", 5.0)
     async with make_client(handler) as client:
-        with pytest.raises(BadResponse):
+        with client.bounded(5.0, wait):
+            assert await client.user_count() == 42
+    assert (wait.attempt, wait.requests, wait.last_failure) == (3, 3, "HTTP 503")
+    assert "attempt 3" in wait.describe() and "HTTP 503" in wait.describe()
+
+
+async def test_a_retry_due_after_the_deadline_is_not_waited_for() -> None:
+    handler, _ = scripted(final=jsonapi({}, 429, **{"Retry-After": "30"}))
+    sleeps = Sleeps()
+    network = NetworkSettings(max_attempts=6, backoff_base=0.01, backoff_max=60.0, timeout=5.0)
+    async with make_client(handler, network=network, sleeps=sleeps) as client:
+        expected = pytest.raises(KitsuUnavailable, match=r"after 1 attempt: HTTP 429")
+        with expected, client.bounded(2.0):
             await client.user_count()
-        assert client.requests == 1
+    assert sleeps.delays == []
 
 
 async def test_mixed_failures_end_as_unavailable() -> None:

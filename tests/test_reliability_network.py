@@ -16,6 +16,7 @@ import asyncio
 import json
 import shutil
 import subprocess
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,10 +41,13 @@ PROC_TIMEOUT = 60
 # -- helpers --------------------------------------------------------------------------------
 
 
-def write_settings(cache: Path, attempts: int = 4, timeout: float = TIMEOUT) -> None:
+def write_settings(
+    cache: Path, attempts: int = 4, timeout: float = TIMEOUT, **network: float
+) -> None:
+    extra = "".join(f"{key} = {value}\n" for key, value in network.items())
     (cache / "settings.toml").write_text(
         "[network]\nbackoff_base = 0.01\nbackoff_max = 0.05\n"
-        f"max_attempts = {attempts}\ntimeout = {timeout}\n"
+        f"max_attempts = {attempts}\ntimeout = {timeout}\n{extra}"
         "[crawl]\nrequests_per_second = 500.0\n"
     )
 
@@ -129,7 +133,8 @@ def persistent(kind: str) -> Faults:
 
 # -- 1. transient faults at every stage: complete data ---------------------------------------
 
-FAULT_KINDS = list(KINDS)
+FAULT_KINDS = [kind for kind in KINDS if kind != "recorded"]
+"""Every kind that needs no input; ``recorded`` (a real response replayed) is tested below."""
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
@@ -208,7 +213,7 @@ def test_crawl_and_fetch_under_random_mixed_faults(
 ) -> None:
     """30% of requests fail with a random kind (fixed seed): still complete data."""
     write_settings(cache, attempts=10)
-    kitsu.faults = Faults(rate=0.3, kinds=KINDS, seed=6, slow_seconds=SLOW)
+    kitsu.faults = Faults(rate=0.3, kinds=FAULT_KINDS, seed=6, slow_seconds=SLOW)
     done = run(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "4", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
@@ -412,3 +417,147 @@ def test_hostile_query_cannot_add_filters_or_change_path(
             _check_log(kitsu, query)
         elif command == "search":
             pytest.fail("search sent no request")
+
+
+# -- issue 10: outages that look like answers, and bounded waiting ----------------------------
+
+PARKED = (Path(__file__).parent / "fixtures/cases/parked-domain/any-url_response.http").read_bytes()
+"""What every kitsu.io URL answered during the 2024 domain expiry: HTTP 200, an HTML page."""
+
+
+def parked() -> Faults:
+    return Faults(rate=1.0, kinds=("recorded",), recorded=PARKED)
+
+
+def test_fake_replays_the_recorded_parking_page_exactly(kitsu: FakeKitsu) -> None:
+    import httpx
+
+    kitsu.faults = parked()
+    answer = httpx.get(kitsu.url + "/users?filter[name]=alice")
+    _head, _, body = PARKED.partition(b"\r\n\r\n")
+    assert answer.status_code == 200 and answer.content == body
+    assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_parked_domain_serves_the_cache_offline_exit_0(cache: Path, kitsu: FakeKitsu) -> None:
+    """Case parked-domain: search, fetch and library of a cached user exit 0 from the cache,
+    marked offline, as with a refused connection (cooldown 0: each command meets the page)."""
+    reference(kitsu.url, "1001", cache)
+    before = snapshot(cache, "1001")
+    write_settings(cache, cooldown=0)
+    kitsu.faults = parked()
+    done = run(cache, kitsu.url, "search", "alice", "--json")
+    no_traceback(done)
+    assert done.returncode == 0, done.stderr
+    [found] = json_lines(done)
+    assert found["offline"] is True and "1001" in {u["id"] for u in found["users"]}
+    done = run(cache, kitsu.url, "fetch", "alice", "--json")
+    assert done.returncode == 0, done.stderr
+    [fetched] = json_lines(done)
+    assert fetched["offline"] is True and fetched["mode"] == "cached"
+    assert fetched["entries"] == 120
+    done = run(cache, kitsu.url, "search", "alice")
+    assert done.returncode == 0 and "offline (Kitsu cannot be reached)" in done.stderr
+    done = run(cache, kitsu.url, "fetch", "alice", "--refresh")
+    assert done.returncode == 0 and "served from the cache" in done.stderr, done.stderr
+    assert snapshot(cache, "1001") == before
+    assert set(kitsu.faults.injected) == {"recorded"}
+
+
+def test_parked_domain_uncached_user_is_one_line_exit_1(cache: Path, kitsu: FakeKitsu) -> None:
+    kitsu.faults = parked()
+    done = run(cache, kitsu.url, "fetch", "alice")
+    assert done.returncode == 1
+    line = one_line(done)
+    assert line.startswith("animerec: Kitsu cannot be reached") and "not a JSON:API" in line
+
+
+@pytest.mark.parametrize("kind", ["hang", "trickle"])
+def test_search_gives_up_at_its_deadline_then_cools_down(
+    kind: str, cache: Path, kitsu: FakeKitsu
+) -> None:
+    """Issue 10: whatever Kitsu does, a search ends by ``search_deadline`` (the per-request
+    timeout, 30 s here, never fires first); the next command does not wait again (no request
+    at all), and an explicit ``fetch --refresh`` asks Kitsu at once."""
+    reference(kitsu.url, "1001", cache)
+    write_settings(cache, attempts=6, timeout=30.0, search_deadline=1.0, cooldown=600)
+    kitsu.faults = Faults(rate=1.0, kinds=(kind,), slow_seconds=60.0)
+    started = time.monotonic()
+    done = run(cache, kitsu.url, "search", "alice", "--json")
+    took = time.monotonic() - started
+    no_traceback(done)
+    assert done.returncode == 0, done.stderr
+    [found] = json_lines(done)
+    assert found["offline"] is True and "1001" in {u["id"] for u in found["users"]}
+    assert took < 25, took  # 1 s of waiting plus a Python start on a loaded machine
+    asked = kitsu.requests
+    assert asked >= 3  # slug, name and fuzzy lookups at once
+    # cooling down: the next processes answer from the cache without a single request
+    done = run(cache, kitsu.url, "search", "alice", "--json")
+    assert done.returncode == 0 and json_lines(done)[0]["offline"] is True
+    done = run(cache, kitsu.url, "fetch", "alice", "--json")
+    assert done.returncode == 0 and json_lines(done)[0]["mode"] == "cached"
+    done = run(cache, kitsu.url, "library", "sam")
+    assert done.returncode == 1 and "a refresh retries now" in one_line(done)
+    assert kitsu.requests == asked
+    # an explicit refresh retries at once, and Kitsu answering ends the cool-down
+    kitsu.faults = None
+    done = run(cache, kitsu.url, "fetch", "alice", "--refresh", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json_lines(done)[0]["offline"] is False and kitsu.requests > asked
+    done = run(cache, kitsu.url, "search", "sam", "--json")
+    assert json_lines(done)[0]["offline"] is False
+
+
+@pytest.mark.parametrize("kind", ["hang", "trickle"])
+def test_fetch_gives_up_at_its_deadline_and_serves_the_cache(
+    kind: str, cache: Path, kitsu: FakeKitsu
+) -> None:
+    reference(kitsu.url, "1001", cache)
+    before = snapshot(cache, "1001")
+    write_settings(cache, attempts=6, timeout=30.0, fetch_deadline=1.5)
+    kitsu.faults = Faults(rate=1.0, kinds=(kind,), slow_seconds=60.0)
+    started = time.monotonic()
+    done = run(cache, kitsu.url, "fetch", "alice", "--refresh", "--json")
+    took = time.monotonic() - started
+    no_traceback(done)
+    assert done.returncode == 0, done.stderr
+    [fetched] = json_lines(done)
+    assert fetched["offline"] is True and fetched["mode"] == "cached"
+    assert took < 25, took
+    assert snapshot(cache, "1001") == before
+    done = run(cache, kitsu.url, "fetch", "sam")  # uncached: one line, at once
+    assert done.returncode == 1
+    assert "no answer within 1.5 s in all" in (cache / "connectivity.json").read_text()
+    assert one_line(done).startswith("animerec: Kitsu cannot be reached")
+
+
+COMMANDS_OFFLINE = [
+    ("search", "alice"),
+    ("fetch", "alice"),
+    ("fetch", "alice", "--refresh"),
+    ("library", "alice"),
+    ("recommend", "alice"),
+    ("crawl", "--around", "alice"),
+]
+
+
+@pytest.mark.parametrize("where", ["before", "after", "env"])
+def test_offline_sends_no_request_for_any_command(
+    where: str, cache: Path, kitsu: FakeKitsu
+) -> None:
+    """Issue 10: ``--offline`` (before or after the command) or ANIMEREC_OFFLINE=1 means not
+    one request, for every command that could ask Kitsu."""
+    for command in COMMANDS_OFFLINE:
+        if where == "before":
+            done = run_cli(cache, kitsu.url, "--offline", *command, timeout=PROC_TIMEOUT)
+        elif where == "after":
+            done = run_cli(cache, kitsu.url, command[0], "--offline", *command[1:])
+        else:
+            done = run_cli(cache, kitsu.url, *command, timeout=PROC_TIMEOUT, ANIMEREC_OFFLINE="1")
+        no_traceback(done)
+        if command[0] == "search":
+            assert done.returncode == 0 and "offline mode" in done.stderr, done.stderr
+        else:
+            assert done.returncode == 1, (command, done.stderr)
+        assert kitsu.requests == 0, (command, kitsu.log)

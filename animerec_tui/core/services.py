@@ -2,6 +2,9 @@
 
 Offline-first: a cached user resolves and reads without the network; when Kitsu cannot be
 reached (or offline mode is on) cached data is served and results say ``offline=True``.
+Whether to ask Kitsu at all is :class:`~animerec_tui.core.connectivity.Connectivity`'s call
+(offline mode, a cool-down after a failure); every action that asks is bounded in time
+(``network.search_deadline``, ``network.fetch_deadline``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from animerec_tui.core.cache import Cache
+from animerec_tui.core.connectivity import Connectivity
 from animerec_tui.core.errors import (
     AmbiguousUser,
     BadResponse,
@@ -90,7 +94,16 @@ class Core:
     settings: Settings
     cache: Cache
     client_factory: Callable[..., KitsuClient] | None = field(default=None, repr=False)
-    went_offline: bool = False
+    connectivity: Connectivity = field(init=False, repr=False)
+    """Online / offline mode / cooling down, and why: the one owner, built from the settings."""
+
+    def __post_init__(self) -> None:
+        self.connectivity = Connectivity(
+            self.settings.api_url,
+            forced_offline=self.settings.offline,
+            cooldown=self.settings.network.cooldown,
+            state_dir=self.settings.cache_dir,
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, seed: bool = True) -> Core:
@@ -108,7 +121,20 @@ class Core:
 
     @property
     def offline(self) -> bool:
-        return self.settings.offline or self.went_offline
+        """Offline mode, or Kitsu was found unreachable (and is cooling down)."""
+        return self.connectivity.offline
+
+    def _unreachable(self, exc: KitsuUnavailable) -> None:
+        self.connectivity.failed(exc.detail or str(exc))
+
+    def _not_cached(self, what: str) -> KitsuUnavailable:
+        status = self.connectivity.status()
+        if status.state == "cooling":
+            return KitsuUnavailable(
+                f"{status.reason or 'it failed'}; not asked again for {status.remaining:.0f} s "
+                f"(a refresh retries now), and {what} is not in the cache"
+            )
+        return KitsuUnavailable(f"offline, and {what} is not in the cache")
 
     def client(self, **kwargs: object) -> KitsuClient:
         if self.client_factory is not None:
@@ -146,19 +172,21 @@ class Core:
         is_sample = query.startswith((SAMPLE_PREFIX, SAMPLE_NAME_PREFIX))
         if cached is not None and (prefer_cache or cached.is_sample):
             return cached
-        if is_sample or client is None or self.offline:
+        if is_sample or client is None or not self.connectivity.may_ask():
             if cached is not None:
                 return cached
             if self.offline and not is_sample:
-                raise KitsuUnavailable(f"offline, and {query!r} is not in the cache")
+                raise self._not_cached(repr(query))
             raise UserNotFound(query)
         try:
-            return await client.resolve_user(query)
-        except KitsuUnavailable:
-            self.went_offline = True
+            user = await client.resolve_user(query)
+        except KitsuUnavailable as exc:
+            self._unreachable(exc)
             if cached is not None:
                 return cached
             raise
+        self.connectivity.answered()
+        return user
 
     async def search(self, query: str) -> SearchResult:
         """Kitsu matches (id, slug, name, fuzzy) merged with cached users."""
@@ -166,16 +194,24 @@ class Core:
         hits: dict[str, SearchHit] = {}
         cached_ids = self.cache.cached_user_ids()
         offline, note = self.offline, None
-        if query and not offline and not query.startswith((SAMPLE_PREFIX, SAMPLE_NAME_PREFIX)):
+        asks = bool(query) and not query.startswith((SAMPLE_PREFIX, SAMPLE_NAME_PREFIX))
+        if asks and not self.connectivity.may_ask():
+            offline, note = True, self.connectivity.status().describe()
+        elif asks:
+            budget = self.settings.network.search_deadline
             try:
-                async with self.client() as client:
-                    found = await _kitsu_matches(client, query)
+                with self.connectivity.waiting("search", budget) as wait:
+                    async with self.client() as client:
+                        with client.bounded(budget, wait):
+                            found = await _kitsu_matches(client, query)
+                self.connectivity.answered()
+                offline = False
                 self.cache.save_users(found)
                 for user in found:
                     hits[user.id] = SearchHit(user, user.id in cached_ids, False, "kitsu")
             except KitsuUnavailable as exc:
-                self.went_offline = offline = True
-                note = str(exc)
+                self._unreachable(exc)
+                offline, note = True, str(exc)
         if query:
             wants_samples = query.lower().startswith(("sample", SAMPLE_PREFIX))
             for user in self.cache.search_users(query):
@@ -198,22 +234,36 @@ class Core:
         client: KitsuClient | None = None,
         progress: Callable[[LibraryProgress], None] | None = None,
     ) -> FetchResult:
-        """Fetch (or incrementally refresh) one user's library into the cache."""
-        if client is None and not self.offline:
+        """Fetch (or incrementally refresh) one user's library into the cache.
+
+        ``refresh`` is an explicit refresh: it asks Kitsu even while cooling down after a
+        failure. The whole fetch (resolve, every page, retries) waits at most
+        ``network.fetch_deadline`` seconds; then, or when Kitsu cannot be reached, a cached
+        library is served (``offline=True``). Raises :class:`KitsuUnavailable` when there is
+        none, :class:`UserNotFound` / :class:`AmbiguousUser` for USER.
+        """
+        ask = self.connectivity.may_ask(explicit=refresh)
+        if client is None and ask:
             async with self.client() as own:
                 return await self.fetch(query, refresh=refresh, client=own, progress=progress)
         started = time.perf_counter()
         before = client.requests if client is not None else 0
-        user = await self.resolve(query, client, prefer_cache=False)
-        if user.is_sample or client is None or self.offline:
+        if not ask or client is None:
+            user = await self.resolve(query, None, prefer_cache=False)
             return self._cached_fetch(user, started, before, client)
-        try:
-            mode = await self._sync(user, client, refresh=refresh, progress=progress)
-        except KitsuUnavailable:
-            self.went_offline = True
-            if self.cache.has_library(user.id):
+        budget = self.settings.network.fetch_deadline
+        with self.connectivity.waiting("fetch", budget) as wait, client.bounded(budget, wait):
+            user = await self.resolve(query, client, prefer_cache=False)
+            if user.is_sample or self.offline:
                 return self._cached_fetch(user, started, before, client)
-            raise
+            try:
+                mode = await self._sync(user, client, refresh=refresh, progress=progress)
+            except KitsuUnavailable as exc:
+                self._unreachable(exc)
+                if self.cache.has_library(user.id):
+                    return self._cached_fetch(user, started, before, client)
+                raise
+        self.connectivity.answered()
         state = self.cache.sync_state(user.id)
         assert state is not None
         return FetchResult(
@@ -233,7 +283,7 @@ class Core:
         if state is None:
             if user.is_sample:
                 raise NotCached(f"The sample user {user.id} has no library in this cache.")
-            raise KitsuUnavailable(f"offline, and {user.label!r} is not in the cache")
+            raise self._not_cached(repr(user.label))
         note = "bundled sample (never fetched)" if user.is_sample else "offline: cached data"
         return FetchResult(
             user=user,
@@ -312,8 +362,8 @@ class Core:
         user = self.resolve_cached(query)
         if user is not None and self.cache.has_library(user.id):
             return self._library_result(user.id)
-        if self.offline:
-            raise KitsuUnavailable(f"offline, and {query!r} is not in the cache")
+        if not self.connectivity.may_ask():
+            raise self._not_cached(repr(query))
         result = await self.fetch(query)
         out = self._library_result(result.user.id)
         out.fetched = result.mode != "cached"

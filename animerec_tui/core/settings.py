@@ -82,6 +82,12 @@ class NetworkSettings:
     max_attempts: int = 6
     backoff_base: float = 0.5
     backoff_max: float = 30.0
+    search_deadline: float = 12.0
+    """Seconds an interactive search may wait for Kitsu in all (every lookup and retry)."""
+    fetch_deadline: float = 60.0
+    """Seconds one user's fetch may wait for Kitsu in all (resolve, pages, retries)."""
+    cooldown: float = 60.0
+    """Seconds Kitsu is taken as unreachable after a failure (0: ask again every time)."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,9 @@ RANGES: dict[str, dict[str, Range]] = {
         "max_attempts": Range(1, 20),
         "backoff_base": Range(0, 60),
         "backoff_max": Range(0, 3600),
-        "cooldown": Range(0, 3600),  # the Kitsu-unreachable cool-down, seconds
+        "search_deadline": Range(0, 600, open_low=True),  # one whole search, seconds
+        "fetch_deadline": Range(0, 3600, open_low=True),  # one user's whole fetch, seconds
+        "cooldown": Range(0, 86_400),  # the Kitsu-unreachable cool-down, seconds (0: none)
     },
     "crawl": {
         "concurrency": Range(1, 64),

@@ -23,6 +23,8 @@ KINDS = (
     "trickle",  # the answer dribbles in over slow_seconds, never TRICKLE_GAP apart: no read
     # timeout ever fires, only a deadline on the whole request ends it
     "redirect",  # 301 to the same request under /redirected/api/edge
+    "hang",  # the request is read, then nothing is ever sent until the client hangs up
+    "recorded",  # the raw HTTP response given as ``recorded`` (e.g. a parking page), verbatim
 )
 TRICKLE_GAP = 0.1
 """Seconds between the pieces of a ``trickle`` answer (shorter than any sane read timeout)."""
@@ -35,7 +37,10 @@ class Faults:
     ``rate``, with a kind chosen uniformly from ``kinds``; deterministic for a given seed and
     request order. ``Faults(script=["503", None, "drop"])``: the next requests get exactly
     these (``None`` or ``"ok"`` = no fault), then the rate applies (0 by default: none).
-    ``injected`` lists the kinds applied so far, in order.
+    ``injected`` lists the kinds applied so far, in order. ``recorded`` is a whole raw
+    HTTP/1.1 response (status line, headers, body: a ``*_response.http`` file's bytes) that
+    the ``recorded`` kind sends as it is, e.g. the parking page every kitsu.io URL answered
+    during the 2024 domain expiry.
     """
 
     def __init__(
@@ -45,6 +50,7 @@ class Faults:
         seed: int | None = 0,
         script: Sequence[str | None] | None = None,
         slow_seconds: float = 30.0,
+        recorded: bytes | None = None,
     ) -> None:
         self.kinds = tuple(kinds)
         self.script = list(script or [])
@@ -55,6 +61,9 @@ class Faults:
             raise ValueError("rate must be between 0 and 1")
         if rate > 0 and not self.kinds:
             raise ValueError("a positive rate needs at least one kind")
+        if "recorded" in (*self.kinds, *self.script) and not recorded:
+            raise ValueError("the 'recorded' kind needs the recorded response's bytes")
+        self.recorded = _normalised(recorded) if recorded else b""
         self.rate = rate
         self.slow_seconds = slow_seconds
         self.rng = random.Random(seed)
@@ -85,3 +94,14 @@ class Faults:
             f"Faults(rate={self.rate}, kinds={self.kinds}, script={self.script}, "
             f"slow_seconds={self.slow_seconds})"
         )
+
+
+def _normalised(raw: bytes) -> bytes:
+    """A recorded response with CRLF line ends in its head (files are often saved with LF)
+    and a Content-Length that matches its body, so a keep-alive client reads it exactly."""
+    sep = b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n"
+    head, _, body = raw.partition(sep)
+    lines = [line.rstrip(b"\r") for line in head.split(b"\n") if line.strip()]
+    kept = [line for line in lines if not line.lower().startswith(b"content-length:")]
+    kept.insert(1, b"Content-Length: " + str(len(body)).encode())
+    return b"\r\n".join(kept) + b"\r\n\r\n" + body

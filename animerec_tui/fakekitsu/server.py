@@ -907,6 +907,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             kind = None
         host = self.headers.get("Host") or f"127.0.0.1:{fake.port}"
+        if kind == "hang":  # accepted and read, never answered (until the server stops)
+            fake._stopping.wait()
+            self.close_connection = True
+            return
+        if kind == "recorded":
+            assert faults is not None
+            self._mark(int(faults.recorded.split(b" ", 2)[1]), when)
+            self.wfile.write(faults.recorded)
+            return
         if kind == "drop":
             self._mark(0, when)
             self.close_connection = True  # closed (FIN) with nothing written

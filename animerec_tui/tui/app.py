@@ -163,15 +163,16 @@ class AnimerecApp(App[int]):
             self.offline_note = clean(note)
 
     def retry_online(self) -> None:
-        """Before something the user asked of Kitsu: ask it again, even after a fall-back.
+        """An explicit retry (ctrl+r: refresh, "retry Kitsu" on the search screen; a crawl):
+        end the cool-down and ask Kitsu at once.
 
-        The core stays offline once Kitsu failed (right for one CLI command); a session lasts
-        longer than an outage, so each explicit search, fetch, refresh or crawl tries Kitsu
-        again. Offline mode chosen in the settings is kept. The banner stays up until Kitsu
-        really answers (:meth:`back_online`).
+        After a failure the core's :class:`~animerec_tui.core.connectivity.Connectivity`
+        takes Kitsu as unreachable for ``network.cooldown`` seconds, so searches and opening
+        users serve the cache without waiting again; only an explicit retry cuts that short.
+        Offline mode chosen in the settings is kept. The banner stays up until Kitsu really
+        answers (:meth:`back_online`).
         """
-        if not self.core.settings.offline:
-            self.core.went_offline = False
+        self.core.connectivity.retry_now()
 
     def back_online(self) -> None:
         """Kitsu answered after a fall-back to the cache: lower the offline banner."""
@@ -193,10 +194,16 @@ class AnimerecApp(App[int]):
 
         if self.core.cache.has_library(user.id):
             return True
-        self.retry_online()
-        if self.core.offline:
+        connectivity = self.core.connectivity
+        if not connectivity.may_ask():  # offline mode, or cooling down: no new wait
+            status = connectivity.status()
+            if status.state == "cooling":
+                self.go_offline(status.describe())
+                why = "Kitsu is not asked again yet (ctrl+r on the search screen retries now)"
+            else:
+                why = "offline mode is on"
             self.notify(
-                clean(f"Offline, and {user.label} is not in the cache."),
+                clean(f"{user.label} is not in the cache, and {why}."),
                 severity="error",
                 markup=False,
             )

@@ -10,8 +10,14 @@ Design points, each learned from how Kitsu behaves (docs/kitsu-api.md):
   settings: a crawl stays polite however many coroutines share the client.
 * Kitsu's CDN answers 429/5xx, HTML pages or cut-off bodies under load: those are retried
   with full-jitter backoff (``Retry-After`` wins) and only then become
-  :class:`KitsuUnavailable` or :class:`BadResponse`. Any other 4xx is our fault and is not
-  retried (:class:`KitsuRequestRejected`).
+  :class:`KitsuUnavailable`. Any other 4xx with a JSON:API error document is our fault and is
+  not retried (:class:`KitsuRequestRejected`).
+* Anything that is not a JSON:API document (an HTML page with 200, as every kitsu.io URL gave
+  during the 2024 domain expiry; a wrong content type; JSON without ``data``) is not Kitsu:
+  :class:`KitsuUnavailable`, so callers serve the cache. Before Kitsu ever answered, such an
+  answer (like a refused connection) gets only :data:`UNREACHED_ATTEMPTS` tries.
+* :meth:`KitsuClient.bounded` caps the whole of an action (a search: every lookup, attempt
+  and backoff) by one deadline, whatever the server does (never answers, trickles).
 * User text never reaches a URL path: it travels as query parameters that httpx encodes, so
   ``"a&filter[x]=y"`` is a name, not an extra filter. Only ASCII digits become ``/users/N``.
 """
@@ -19,18 +25,20 @@ Design points, each learned from how Kitsu behaves (docs/kitsu-api.md):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import email.utils
 import json
 import random
 import re
 import urllib.parse
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 
+from animerec_tui.core.connectivity import Wait
 from animerec_tui.core.errors import (
     AmbiguousUser,
     AnimerecError,
@@ -57,6 +65,19 @@ _deadline: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextV
     "kitsu_request_deadline", default=None
 )
 """The running attempt's whole-request deadline; restarted when a request is really sent."""
+
+
+@dataclass(frozen=True)
+class _Budget:
+    when: float  # event-loop time at which the action gives up
+    seconds: float
+    wait: Wait | None
+
+
+_budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
+    "kitsu_action_budget", default=None
+)
+"""The deadline of the action (search, one user's fetch) the running requests belong to."""
 LIBRARY_FIELDS = (
     "status,progress,reconsumeCount,ratingTwenty,progressedAt,startedAt,finishedAt,updatedAt,anime"
 )
@@ -73,10 +94,13 @@ ANIME_BATCH = 20
 library route."""
 USERS_PAGE = 20
 MAX_PAGES = 5_000
-UNREACHED_ATTEMPTS = 2
-"""Attempts before giving up on a Kitsu this client has never reached (no DNS, refused):
-that does not heal in seconds, and people should not wait the full backoff to go offline."""
 """More pages than this for one library means ``meta.count`` is lying: refuse to plan them."""
+UNREACHED_ATTEMPTS = 2
+"""Attempts before giving up on a Kitsu this client has never reached (no DNS, refused) or
+that has never answered like Kitsu (a parking page): that does not heal in seconds, and people
+should not wait the full backoff to go offline."""
+JSON_MEDIA = ("application/vnd.api+json", "application/json")
+"""Content types a Kitsu answer can have (it sends the first; proxies rewrite to the second)."""
 
 _PATH_ID = re.compile(r"[0-9]{1,18}")
 """What may appear in a URL path: ASCII digits only (``str.isdigit`` accepts ``"²"``)."""
@@ -104,9 +128,25 @@ class _Retry(Exception):
 
     def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
         super().__init__(detail)
-        self.kind = kind  # "unavailable" (network / 5xx / 429) or "body" (unreadable)
+        # "connect" (never connected), "unavailable" (network / 5xx / 429 / timeout),
+        # "body" (JSON cut off) or "not-kitsu" (an answer that is not a JSON:API document)
+        self.kind = kind
         self.detail = detail
         self.retry_after = retry_after
+
+
+@dataclass
+class _Tries:
+    """What one :meth:`KitsuClient._get` has tried so far, for its give-up message."""
+
+    attempts: int = 0
+    last: str = ""
+
+    def gave_up(self, url: str, why: str | None = None) -> str:
+        tried = f"after {self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        if why is None:
+            return f"{url} {tried}: {self.last}"
+        return f"{url} {why} ({tried}{'; last: ' + self.last if self.last else ''})"
 
 
 async def _gather(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
@@ -193,6 +233,7 @@ class KitsuClient:
         self._requests = 0
         self._page_caps: dict[str, int] = {}
         self._reached = False
+        self._answered = False  # a JSON:API document came back: this is Kitsu
         timeout = max(self.network.timeout, 0.001)
         self._timeout = timeout
         self._http = httpx.AsyncClient(
@@ -225,6 +266,19 @@ class KitsuClient:
     def requests(self) -> int:
         """HTTP requests actually sent: retries and redirect hops included."""
         return self._requests
+
+    @staticmethod
+    @contextlib.contextmanager
+    def bounded(seconds: float, wait: Wait | None = None) -> Iterator[None]:
+        """Every request made inside (concurrent ones too) shares one deadline, ``seconds``
+        from now: attempts, backoff and waits for a connection slot included. Past it,
+        :class:`KitsuUnavailable`. ``wait`` (if given) is told of each attempt and failure."""
+        deadline = asyncio.get_running_loop().time() + max(seconds, 0.001)
+        token = _budget.set(_Budget(deadline, seconds, wait))
+        try:
+            yield
+        finally:
+            _budget.reset(token)
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -265,39 +319,58 @@ class KitsuClient:
         return min(wanted, self._page_caps.get(path, wanted))
 
     async def _get(self, path: str, params: dict[str, str]) -> JsonObject:
-        """GET ``path`` and return its JSON object, retrying what deserves a retry."""
+        """GET ``path`` and return its JSON:API document, retrying what deserves a retry.
+
+        Raises :class:`KitsuUnavailable` (no answer, 5xx, not Kitsu, past the action's
+        :meth:`bounded` deadline), :class:`KitsuRequestRejected` (a JSON:API 4xx).
+        """
+        budget = _budget.get()
+        tries = _Tries()
+        if budget is None:
+            return await self._tries(path, params, tries, None)
+        try:
+            async with asyncio.timeout_at(budget.when):
+                return await self._tries(path, params, tries, budget)
+        except TimeoutError:
+            raise KitsuUnavailable(
+                tries.gave_up(self.shown_url, f"no answer within {budget.seconds:g} s in all")
+            ) from None
+
+    async def _tries(
+        self, path: str, params: dict[str, str], tries: _Tries, budget: _Budget | None
+    ) -> JsonObject:
         attempts = max(1, self.network.max_attempts)
-        attempt = 0
         shrunk = False
-        kinds: set[str] = set()
-        last = ""
-        while attempt < attempts:
-            attempt += 1
+        while tries.attempts < attempts:
+            tries.attempts += 1
             sent = self._clamp(path, params)
+            if budget is not None and budget.wait is not None:
+                budget.wait.attempt_started(tries.attempts)
             try:
                 async with self._semaphore:
                     return await self._attempt(path, sent)
             except _Retry as failure:
-                kinds.add(failure.kind)
-                last = failure.detail
-                if attempt >= attempts:
+                tries.last = failure.detail
+                if budget is not None and budget.wait is not None:
+                    budget.wait.attempt_failed(failure.detail)
+                if tries.attempts >= attempts:
                     break
-                if (
-                    failure.kind == "connect"
-                    and not self._reached
-                    and attempt >= UNREACHED_ATTEMPTS
-                ):
-                    attempts = attempt  # never connected at all: no DNS, no route, refused
-                    break
-                await self._sleep(
-                    _retry_delay(
-                        attempt - 1,
-                        retry_after=failure.retry_after,
-                        base=self.network.backoff_base,
-                        cap=self.network.backoff_max,
-                        rng=self._rng,
-                    )
+                never = (failure.kind == "connect" and not self._reached) or (
+                    failure.kind == "not-kitsu" and not self._answered
                 )
+                if never and tries.attempts >= UNREACHED_ATTEMPTS:
+                    break  # never connected, or never answered like Kitsu: not in seconds
+                delay = _retry_delay(
+                    tries.attempts - 1,
+                    retry_after=failure.retry_after,
+                    base=self.network.backoff_base,
+                    cap=self.network.backoff_max,
+                    rng=self._rng,
+                )
+                loop = asyncio.get_running_loop()
+                if budget is not None and loop.time() + delay >= budget.when:
+                    break  # the retry would come after the deadline: give up now
+                await self._sleep(delay)
             except KitsuRequestRejected as rejected:
                 size = max_page_size(rejected.detail) if rejected.code == "118" else None
                 limit = sent.get("page[limit]", "")
@@ -305,11 +378,8 @@ class KitsuClient:
                     raise
                 self._page_caps[path] = size  # later pages of this crawl use it too
                 shrunk = True
-                attempt -= 1  # the downgrade is a correction, not a failure
-        tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
-        if kinds == {"body"}:
-            raise BadResponse(f"{last} ({tries})")
-        raise KitsuUnavailable(f"{self.shown_url} {tries}: {last}")
+                tries.attempts -= 1  # the downgrade is a correction, not a failure
+        raise KitsuUnavailable(tries.gave_up(self.shown_url))
 
     async def _attempt(self, path: str, params: dict[str, str]) -> JsonObject:
         # httpx's timeouts bound each connect, write and read, not the whole answer: a body
@@ -341,16 +411,20 @@ class KitsuClient:
         if is_retryable_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise _Retry("unavailable", f"HTTP {status}", retry_after)
+        media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        shown = one_line(media or "no content type", 60)
         if 200 <= status < 300:
+            if media and media not in JSON_MEDIA:  # a parking page, a captive portal
+                raise _Retry("not-kitsu", f"HTTP {status} {shown} page, not a JSON:API document")
             try:
                 doc = json.loads(response.content)
-            except (ValueError, RecursionError):
-                kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-                raise _Retry(
-                    "body", f"HTTP {status} body is not JSON ({one_line(kind, 60)})"
-                ) from None
-            if not isinstance(doc, dict):
-                raise BadResponse(f"expected a JSON object, got {type(doc).__name__}")
+            except (ValueError, RecursionError):  # cut off on the way (CDN under load)
+                raise _Retry("body", f"HTTP {status} body is not JSON ({shown})") from None
+            problem = jsonapi.not_a_document(doc)
+            if problem is not None:
+                raise _Retry("not-kitsu", f"HTTP {status} answer is {problem}")
+            assert isinstance(doc, dict)
+            self._answered = True
             return doc
         if status < 400:
             raise KitsuUnavailable(f"unexpected HTTP {status} from {self.shown_url}")
@@ -359,6 +433,10 @@ class KitsuClient:
         except (ValueError, RecursionError):
             body = None
         detail, code = jsonapi.error_details(body)
+        if detail is None and code is None and media not in JSON_MEDIA:
+            # Kitsu's 4xx are JSON:API error documents; an HTML 403/404 is some other host's
+            raise _Retry("not-kitsu", f"HTTP {status} {shown} page, not a JSON:API document")
+        self._answered = True
         raise KitsuRequestRejected(
             status, one_line(detail or response.reason_phrase or "no detail", 200), code
         )

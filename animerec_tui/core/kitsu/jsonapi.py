@@ -173,6 +173,24 @@ def document(doc: object) -> JsonObject:
     return doc
 
 
+def not_a_document(doc: object) -> str | None:
+    """Why ``doc`` (parsed JSON) is not a JSON:API answer to a read, or None when it is one.
+
+    JSON:API 1.0 "Top Level": a document is an object with at least one of ``data``,
+    ``errors``, ``meta``, and ``data`` is a resource object, an array or null; a successful
+    read carries ``data``. A parking page's or a captive portal's JSON (``{"status": "ok"}``)
+    has none of them: that answer is not from Kitsu at all.
+    """
+    if not isinstance(doc, dict):
+        return f"a JSON {type(doc).__name__}, not a JSON:API document"
+    if "data" not in doc:
+        keys = ", ".join(sorted(str(k) for k in doc)[:4]) or "none"
+        return f"JSON without JSON:API data (top-level keys: {one_line(keys, 60)})"
+    if not (doc["data"] is None or isinstance(doc["data"], dict | list)):
+        return f"JSON:API data that is a {type(doc['data']).__name__}"
+    return None
+
+
 def _resource(obj: object, where: str) -> tuple[str, str, JsonObject]:
     """(type, id, attributes) of a resource object, validated."""
     if not isinstance(obj, dict):

@@ -1,7 +1,10 @@
 """The first screen: find a user by name, slug or id, then open their recommendations.
 
-Offline-first: cached and sample matches are shown at once from SQLite, then Kitsu's matches
-are merged in when the async search worker returns (or the offline banner goes up).
+Offline-first: cached and sample matches are shown at once from SQLite (and take the keys:
+Enter opens one while Kitsu is still being asked), then Kitsu's matches are merged in when the
+async search worker returns (or the offline banner goes up). While it waits, the status line
+counts the seconds and attempts; the wait is bounded by ``network.search_deadline``, and after
+a failure Kitsu is not asked again during ``network.cooldown`` unless ctrl+r says so.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Label
 from textual.worker import Worker, WorkerState
 
@@ -62,6 +66,14 @@ class SearchScreen(WorkerAware, Screen[None]):
         Binding("slash", "focus_search", "Edit query", id="focus-search", tooltip="Edit the query"),
         Binding("escape", "focus_search", "Search", show=False),
         Binding(
+            "ctrl+r",
+            "retry_kitsu",
+            "Retry Kitsu",
+            show=False,
+            id="retry-kitsu",
+            tooltip="Ask Kitsu again now, even while it is taken as unreachable",
+        ),
+        Binding(
             "ctrl+o",
             "open_selected",
             "Open user",
@@ -74,6 +86,9 @@ class SearchScreen(WorkerAware, Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="search")
         self.users: dict[str, User] = {}
+        self._pending: str | None = None  # the query a running search worker asks Kitsu
+        self._cached_note = ""
+        self._ticker: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -98,6 +113,18 @@ class SearchScreen(WorkerAware, Screen[None]):
     def action_focus_search(self) -> None:
         self.query_one("#query", Input).focus()
 
+    def action_retry_kitsu(self) -> None:
+        """Explicit retry: end the cool-down and search the current query again."""
+        if self.core.settings.offline:
+            self.notify("Offline mode is on: Kitsu is never asked.", severity="warning")
+            return
+        self.animerec.retry_online()
+        query = self.query_one("#query", Input).value.strip()
+        if query:
+            self._start(query)
+        else:
+            self.notify("Kitsu will be asked at the next search.", timeout=3)
+
     def action_open_selected(self) -> None:
         user = self.highlighted_user()
         if user is None:
@@ -120,8 +147,12 @@ class SearchScreen(WorkerAware, Screen[None]):
         if not query:
             self.notify("Type a name, slug or id first.", severity="warning")
             return
-        if asks_kitsu(query):
-            self.animerec.retry_online()
+        if query == self._pending and self.highlighted_user() is not None:
+            self.action_open_selected()  # Enter again while Kitsu is asked: open the match
+            return
+        self._start(query)
+
+    def _start(self, query: str) -> None:
         self._show_cached(query)
         self.search(query)
 
@@ -135,15 +166,39 @@ class SearchScreen(WorkerAware, Screen[None]):
             if u.id in cached_ids or u.is_sample
         ]
         self._fill(rows)
-        status = "searching Kitsu…" if not self.core.offline else "offline: cached users only"
-        self.query_one("#search-status", Label).update(
-            inert(f"{len(rows)} cached match(es) for {query!r}; {status}")
-        )
+        state = self.core.connectivity.status().state
+        if not asks_kitsu(query):
+            status = "sample users are never looked up on Kitsu"
+        elif state == "offline":
+            status = "offline: cached users only"
+        elif state == "cooling":
+            status = "Kitsu is taken as unreachable for now: cached users only · ctrl+r retries"
+        else:
+            status = "searching Kitsu…"
+        self._cached_note = f"{len(rows)} cached match(es) for {query!r}"
+        self.query_one("#search-status", Label).update(inert(f"{self._cached_note}; {status}"))
+        if rows:  # keys act on the cached matches at once: Enter opens the highlighted one
+            self.query_one("#results", DataTable).focus()
+
+    def _tick(self) -> None:
+        """While Kitsu is asked: seconds waited, attempt number, the last failure's reason."""
+        wait = self.core.connectivity.wait
+        if wait is not None and wait.what == "search" and self._pending is not None:
+            self.query_one("#search-status", Label).update(
+                inert(f"{self._cached_note}; {wait.describe()}")
+            )
 
     @work(group="search", exclusive=True, exit_on_error=False, name="search")
     async def search(self, query: str) -> None:
         table = self.query_one("#results", DataTable)
-        result = await self.core.search(query)
+        self._pending = query
+        if self._ticker is None:
+            self._ticker = self.set_interval(0.5, self._tick)
+        try:
+            result = await self.core.search(query)
+        finally:
+            if self._pending == query:
+                self._pending = None
         if result.offline:
             self.animerec.go_offline(result.note)
         elif asks_kitsu(query):
@@ -155,11 +210,12 @@ class SearchScreen(WorkerAware, Screen[None]):
         if not result.hits:
             status += " Try another spelling, an id, or 'sample'."
         self.query_one("#search-status", Label).update(inert(status))
-        if result.hits:
+        if result.hits and not isinstance(self.app.focused, ResultsTable):
             table.focus()
 
     def _fill(self, rows: list[tuple[User, bool, bool, str]]) -> None:
         table = self.query_one("#results", DataTable)
+        keep = self.highlighted_user()  # Kitsu's answer must not move the cursor under Enter
         self.users = {}
         with self.app.batch_update():
             table.clear()
@@ -185,7 +241,8 @@ class SearchScreen(WorkerAware, Screen[None]):
                     key=user.id,
                 )
         if table.row_count:
-            table.move_cursor(row=0)
+            row = table.get_row_index(keep.id) if keep and keep.id in self.users else 0
+            table.move_cursor(row=row)
 
     @on(DataTable.RowSelected, "#results")
     def selected(self, event: DataTable.RowSelected) -> None:
@@ -194,5 +251,11 @@ class SearchScreen(WorkerAware, Screen[None]):
             self.animerec.open_user(user)
 
     def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        if worker.name == "search" and state == WorkerState.ERROR:
+        if worker.name != "search":
+            return
+        running = any(w.name == "search" and w.is_running for w in self.workers)
+        if not running and self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        if state == WorkerState.ERROR:
             self.query_one("#search-status", Label).update("Search failed; see the notification.")
