@@ -11,6 +11,8 @@ from cli_support import closed_port_url, run_cli
 
 from animerec_tui.fakekitsu import Dataset, FakeKitsu, Faults
 
+CASES = Path(__file__).parent / "fixtures" / "cases"
+
 HOSTILE_NAME = "[bold]evil[/bold]\x1b[31m"
 HOSTILE_TITLE = "[link=https://evil.example]click[/link] \x1b]8;;x\x07"
 
@@ -218,3 +220,35 @@ def test_every_user_failing_trains_nothing(tmp_path: Path, server: FakeKitsu) ->
     assert done.returncode == 2
     assert [o["error"]["exit_code"] for o in _objects(done)] == [2, 2]
     assert not list((cache / "models").glob("*.npz"))  # no model trained for nobody
+
+
+def test_one_user_kitsu_fails_for_does_not_sink_the_others(
+    tmp_path: Path, server: FakeKitsu
+) -> None:
+    """Case crawl-one-user-500 through `fetch A B C`: Kitsu answers its HTML 500 page (as
+    recorded) for one user's library every time. Kitsu is up, so that user gets one error line
+    and the users after it are still fetched from Kitsu, not refused as "offline"."""
+    from urllib.parse import parse_qs, urlsplit
+
+    raw = (CASES / "crawl-one-user-500" / "library-entries_user20007.http").read_bytes()
+    head, _, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    status = int(head.split()[1])
+    real_handle = server.api.handle
+
+    def handle(raw_path: str, accept: str | None, host: str) -> tuple[int, bytes]:
+        query = parse_qs(urlsplit(raw_path).query)
+        if urlsplit(raw_path).path.endswith("/library-entries") and query.get("filter[userId]") == [
+            "1002"
+        ]:
+            return status, body
+        return real_handle(raw_path, accept, host)
+
+    server.api.handle = handle  # type: ignore[method-assign]
+    done = run(_cache(tmp_path), server.url, "fetch", "alice", "1002", "1003", "--json")
+    assert done.returncode == 1, done.stderr
+    alice, sam, other_sam = _objects(done)
+    assert alice["entries"] == 120 and other_sam["entries"] == 12
+    assert other_sam["user"]["id"] == "1003" and not other_sam.get("offline")
+    assert sam["user"] == {"query": "1002"} and sam["error"]["exit_code"] == 1
+    assert "HTTP 500" in sam["error"]["message"]
+    assert one_line_error(done).startswith("animerec: 1002: ")

@@ -205,11 +205,13 @@ async def test_politeness_in_flight_and_rate(tmp_path: Path, server: FakeKitsu) 
     server.latency = 0.02
     settings = _settings(tmp_path, server.url, concurrency=2, requests_per_second=25.0)
     with Cache(settings.db_path) as cache:
-        summary = await _run(settings, cache, around=SEED_USER, max_users=12)
-    assert summary.new_users == 12
+        summary = await _run(settings, cache, around=SEED_USER, max_users=70)
+    assert summary.new_users == 70
     assert server.max_in_flight <= 2
     times = sorted(t for t, _, _ in _log(server) if t is not None)
-    assert len(times) > 12  # the fake server timestamps every request
+    # more requests than the cap allows in a second, or the windows below prove nothing (a
+    # crawl costs about one request per new user since libraries are batched)
+    assert len(times) > 30
     # Over the whole crawl and in every 1-second window: no more than the cap (+1 for edges).
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert rate <= 25.0 * 1.05
@@ -332,7 +334,7 @@ def test_sigkill_half_way_then_resume(tmp_path: Path, server: FakeKitsu) -> None
 
 # -- the real API's request pattern; one user failing for good ---------------------------------
 
-CASES = Path(__file__).parent / "fixtures" / "kitsu" / "cases"
+CASES = Path(__file__).parent / "fixtures" / "cases" / "crawl-one-user-500"
 CLI_SETTINGS = (
     "[crawl]\nconcurrency = 3\nrequests_per_second = 0.0\nmin_entries = 5\n"
     "[network]\nmax_attempts = 3\nbackoff_base = 0.01\nbackoff_max = 0.05\n"

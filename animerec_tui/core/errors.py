@@ -53,12 +53,18 @@ class AmbiguousUser(BadInput):
 
 
 class KitsuUnavailable(AnimerecError):
-    """Kitsu could not be reached (after retries) or kept failing."""
+    """Kitsu could not be reached (after retries) or kept failing.
 
-    def __init__(self, detail: str = "") -> None:
+    ``answered`` is True when every try got an HTTP error status from Kitsu itself (5xx,
+    429): Kitsu is up and this one request keeps failing (one user's library, say), so it is
+    no reason to take Kitsu as unreachable for the next user or action.
+    """
+
+    def __init__(self, detail: str = "", *, answered: bool = False) -> None:
         base = "Kitsu cannot be reached"
         super().__init__(f"{base}: {detail}" if detail else f"{base}.")
         self.detail = detail
+        self.answered = answered
 
 
 class BadResponse(AnimerecError):

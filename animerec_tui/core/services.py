@@ -125,6 +125,8 @@ class Core:
         return self.connectivity.offline
 
     def _unreachable(self, exc: KitsuUnavailable) -> None:
+        if exc.answered:  # Kitsu is up; only this request fails: the next one may well work
+            return
         self.connectivity.failed(exc.detail or str(exc))
 
     def _not_cached(self, what: str) -> KitsuUnavailable:

@@ -128,8 +128,8 @@ class _Retry(Exception):
 
     def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
         super().__init__(detail)
-        # "connect" (never connected), "unavailable" (network / 5xx / 429 / timeout),
-        # "body" (JSON cut off) or "not-kitsu" (an answer that is not a JSON:API document)
+        # "connect" (never connected), "unavailable" (network, timeout), "server" (Kitsu
+        # answered 5xx / 429), "body" (JSON cut off) or "not-kitsu" (not a JSON:API document)
         self.kind = kind
         self.detail = detail
         self.retry_after = retry_after
@@ -141,6 +141,8 @@ class _Tries:
 
     attempts: int = 0
     last: str = ""
+    last_kind: str = ""
+    """The last failure's kind; ``server``: Kitsu answered an HTTP error status."""
 
     def gave_up(self, url: str, why: str | None = None) -> str:
         tried = f"after {self.attempts} attempt{'s' if self.attempts != 1 else ''}"
@@ -333,7 +335,8 @@ class KitsuClient:
                 return await self._tries(path, params, tries, budget)
         except TimeoutError:
             raise KitsuUnavailable(
-                tries.gave_up(self.shown_url, f"no answer within {budget.seconds:g} s in all")
+                tries.gave_up(self.shown_url, f"no answer within {budget.seconds:g} s in all"),
+                answered=tries.last_kind == "server",
             ) from None
 
     async def _tries(
@@ -350,7 +353,7 @@ class KitsuClient:
                 async with self._semaphore:
                     return await self._attempt(path, sent)
             except _Retry as failure:
-                tries.last = failure.detail
+                tries.last, tries.last_kind = failure.detail, failure.kind
                 if budget is not None and budget.wait is not None:
                     budget.wait.attempt_failed(failure.detail)
                 if tries.attempts >= attempts:
@@ -379,7 +382,7 @@ class KitsuClient:
                 self._page_caps[path] = size  # later pages of this crawl use it too
                 shrunk = True
                 tries.attempts -= 1  # the downgrade is a correction, not a failure
-        raise KitsuUnavailable(tries.gave_up(self.shown_url))
+        raise KitsuUnavailable(tries.gave_up(self.shown_url), answered=tries.last_kind == "server")
 
     async def _attempt(self, path: str, params: dict[str, str]) -> JsonObject:
         # httpx's timeouts bound each connect, write and read, not the whole answer: a body
@@ -410,7 +413,7 @@ class KitsuClient:
         status = response.status_code
         if is_retryable_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise _Retry("unavailable", f"HTTP {status}", retry_after)
+            raise _Retry("server", f"HTTP {status}", retry_after)
         media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         shown = one_line(media or "no content type", 60)
         if 200 <= status < 300:
