@@ -259,12 +259,12 @@ def test_recommend_ordering_exclusions_and_because(cache: Cache, settings: Setti
 
 
 def test_fold_in_user_not_in_model_and_stale_flag(cache: Cache, settings: Settings) -> None:
-    service.train(cache, settings, params=FAST)
-    _model, info = service.load_or_train(cache, settings)
+    service.train(cache, settings, model="als", params=FAST)
+    _model, info = service.load_or_train(cache, settings, kind="als")
     assert info["stale"] is False
     rng = np.random.default_rng(9)
     cache.save_library(clustered_library("9999", rng, 2), synced_at="2026-02-01")
-    loaded = service.load(cache, settings)
+    loaded = service.load(cache, settings, "als")
     assert loaded.stale and loaded.info["stale"]
     assert "9999" not in loaded.user_index
     recs = service.recommend(cache, settings, "9999", n=10, model=loaded)
@@ -282,15 +282,15 @@ def test_fold_in_user_not_in_model_and_stale_flag(cache: Cache, settings: Settin
 
 
 def test_save_load_round_trip(cache: Cache, settings: Settings) -> None:
-    result = service.train(cache, settings, params=FAST)
+    result = service.train(cache, settings, model="als", params=FAST)
     assert result.to_json()["users"] == N_USERS and "Trained als" in result.summary()
     model, meta, extra = persist.load_model(settings.model_dir, "als", cache_id=cache.cache_id)
     assert isinstance(model, ALSModel)
     assert meta.fingerprint == cache.fingerprint() and meta.params["factors"] == 16
     assert model.user_factors.shape == (N_USERS, 16) and extra["item_counts"].sum() > 0
     assert {"implicit", "numpy"} <= set(meta.versions)
-    for kind in ("popularity", "item-knn", "ease"):
-        service.train(cache, settings, model=kind)
+    for kind in ("popularity", "item-knn", "ease", "blend"):
+        service.train(cache, settings, model=kind, params=FAST)
         loaded = service.load(cache, settings, kind)
         recs = service.recommend(cache, settings, "102", n=5, model=loaded)
         assert len(recs) == 5
@@ -300,7 +300,7 @@ def test_save_load_round_trip(cache: Cache, settings: Settings) -> None:
 
 
 def _break(settings: Settings, how: str) -> None:
-    meta_file = settings.model_dir / "als.json"
+    meta_file = settings.model_dir / f"{service.DEFAULT_KIND}.json"
     meta = json.loads(meta_file.read_text())
     npz = settings.model_dir / meta["npz"]
     if how == "truncated-npz":
@@ -360,7 +360,7 @@ def test_cancel_from_the_iteration_callback_keeps_previous_model(
     cache: Cache, settings: Settings
 ) -> None:
     service.train(cache, settings, params=FAST)
-    before = (settings.model_dir / "als.json").read_text()
+    before = (settings.model_dir / f"{service.DEFAULT_KIND}.json").read_text()
     cancel = threading.Event()
     seen: list[tuple[int, int]] = []
 
@@ -377,8 +377,8 @@ def test_cancel_from_the_iteration_callback_keeps_previous_model(
             progress=progress,
             cancel=cancel,
         )
-    assert seen == [(1, 50), (2, 50)]
-    assert (settings.model_dir / "als.json").read_text() == before
+    assert [done for done, _ in seen] == [1, 2] and seen[0][1] >= 50
+    assert (settings.model_dir / f"{service.DEFAULT_KIND}.json").read_text() == before
 
 
 def test_training_loss_is_reported_only_when_tracked(cache: Cache, settings: Settings) -> None:
@@ -388,6 +388,7 @@ def test_training_loss_is_reported_only_when_tracked(cache: Cache, settings: Set
         service.train(
             cache,
             settings,
+            model="als",
             params=ModelParams(factors=8, iterations=4),
             progress=lambda _d, _t, loss=None, seen=losses: seen.append(loss),
             track_loss=track,
