@@ -157,7 +157,7 @@ def measure(cache_dir: Path, n_items: int) -> dict[str, float]:
     del inter
     kind = service.DEFAULT_KIND
 
-    def bare_fit(conf: sp.csr_matrix) -> float:
+    def bare_fit(conf: sp.csr_matrix, strength: sp.csr_matrix) -> float:
         t = bare_als(conf)
         if kind == "blend":  # the blend's second part: EASE on the same strengths
             ease = make_model("ease", params)
@@ -185,7 +185,7 @@ def measure(cache_dir: Path, n_items: int) -> dict[str, float]:
     # pair of runs mostly measures the neighbours
     bare_times, train_times, results = [], [], []
     for _ in range(2):
-        bare_times.append(bare_fit(conf))
+        bare_times.append(bare_fit(conf, strength))
         t0 = time.perf_counter()
         results.append(service.train(cache, settings))
         train_times.append(time.perf_counter() - t0)
