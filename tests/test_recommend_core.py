@@ -15,7 +15,13 @@ from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import Cancelled, ModelError
 from animerec_tui.core.recommend import persist, service
 from animerec_tui.core.recommend.matrix import Confidence, build_interactions
-from animerec_tui.core.recommend.models import ALSModel
+from animerec_tui.core.recommend.models import (
+    ALSModel,
+    BlendModel,
+    EASEModel,
+    _spd_inverse,
+    make_model,
+)
 from animerec_tui.core.recommend.ranking import top_n
 from animerec_tui.core.records import Anime, Favorite, Library, LibraryEntry, User
 from animerec_tui.core.settings import ModelParams, Settings, Weights
@@ -404,3 +410,49 @@ def test_tuned_params_are_used_unless_overridden(cache: Cache, settings: Setting
     assert result.params["factors"] == 12 and result.tuned
     explicit = service.train(cache, settings, params=FAST)
     assert explicit.params["factors"] == 16
+
+
+def test_spd_inverse_matches_a_general_inverse() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.random((50, 30))
+    gram = x.T @ x + 3.0 * np.eye(30)
+    assert np.allclose(_spd_inverse(gram.copy()), np.linalg.inv(gram), atol=1e-10)
+    with pytest.raises(ModelError):
+        _spd_inverse(-np.eye(3))
+
+
+def test_ease_lambda_is_relative_to_the_input_scale(cache: Cache) -> None:
+    strength = build_interactions(cache, Weights()).strength
+    binary = make_model("ease-binary", ModelParams(ease_binary_lambda=40.0))
+    bm25 = make_model("ease", ModelParams(ease_lambda=40.0))
+    assert isinstance(binary, EASEModel) and isinstance(bm25, EASEModel)
+    binary.fit(strength)
+    bm25.fit(strength)
+    assert binary.confidence.weighting == "binary" and binary.lambda_effective == 40.0
+    x = bm25.confidence.apply(strength)[:, bm25.items]
+    assert bm25.lambda_effective == pytest.approx(40.0 * float(np.mean(x.data.astype(float) ** 2)))
+
+
+def test_blend_ends_are_its_parts_and_round_trips(cache: Cache, settings: Settings) -> None:
+    strength = build_interactions(cache, Weights()).strength
+    rows = strength[:30]
+    ranked = {}
+    for w in (0.0, 1.0, 0.5):
+        blend = make_model("blend", ModelParams(**{**FAST.__dict__, "blend_weight": w}))
+        blend.fit(strength)
+        assert isinstance(blend, BlendModel)
+        s = blend.scores(rows, np.arange(30)).astype(float)
+        s[rows.nonzero()] = -np.inf
+        ranked[w] = [top_n(r, 10)[0].tolist() for r in s]
+        parts = {0.0: blend.ease.scores(rows), 1.0: blend.als.scores(rows, np.arange(30))}
+        if w in parts:
+            p = parts[w].astype(float)
+            p[rows.nonzero()] = -np.inf
+            assert ranked[w] == [top_n(r, 10)[0].tolist() for r in p]
+    assert ranked[0.5] != ranked[0.0] and ranked[0.5] != ranked[1.0]
+    service.train(cache, settings, model="blend", params=FAST)
+    service._memo.clear()
+    loaded = service.load(cache, settings, "blend")
+    assert isinstance(loaded.model, BlendModel) and loaded.model.weight == FAST.blend_weight
+    recs = service.recommend(cache, settings, "102", n=5, model=loaded)
+    assert len(recs) == 5 and all(r.because for r in recs)
