@@ -447,6 +447,8 @@ class EASEModel(Model):
         self.lambda_effective = lam
         self.items = np.empty(0, dtype=np.int64)
         self.weights = np.empty((0, 0), dtype=np.float32)
+        self._pos: np.ndarray | None = None
+        """Column -> position in ``items`` (-1 outside the cap), built on first use."""
 
     def fit(
         self,
@@ -459,9 +461,10 @@ class EASEModel(Model):
         counts = np.bincount(strength.indices, minlength=self.n_items)
         keep = np.argsort(-counts, kind="stable")[: self.max_items]
         self.items = np.sort(keep[counts[keep] > 0]).astype(np.int64)
+        self._pos = None
         c = self.confidence
         self.confidence = Confidence.build(strength, c.weighting, c.k1, c.b)
-        x = self.confidence.apply(strength)[:, self.items].astype(np.float64)
+        x = self._x(strength).astype(np.float64)
         mean_square = float(np.mean(x.data**2)) if x.nnz else 1.0
         self.lambda_effective = self.lam * mean_square
         gram = (x.T @ x).toarray()
@@ -478,7 +481,20 @@ class EASEModel(Model):
             progress(1, 1, None)
 
     def _x(self, strength_rows: sp.csr_matrix) -> sp.csr_matrix:
-        return self.confidence.apply(strength_rows)[:, self.items].astype(np.float32)
+        """The EASE input over ``items`` (columns are positions in ``items``), float32."""
+        c = self.confidence.apply(strength_rows)
+        if self._pos is None or len(self._pos) != c.shape[1]:
+            self._pos = np.full(c.shape[1], -1, dtype=np.int64)
+            self._pos[self.items] = np.arange(len(self.items))
+        pos = self._pos[c.indices]
+        keep = pos >= 0
+        rows = np.repeat(np.arange(c.shape[0]), np.diff(c.indptr))[keep]
+        indptr = np.zeros(c.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=c.shape[0]), out=indptr[1:])
+        return sp.csr_matrix(
+            (c.data[keep].astype(np.float32), pos[keep].astype(np.int32), indptr),
+            shape=(c.shape[0], len(self.items)),
+        )
 
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         out = np.full((strength_rows.shape[0], self.n_items), UNSCORED, dtype=np.float32)
@@ -606,6 +622,9 @@ class BlendModel(Model):
         self.ease = _ease(self.params)
         self._valid: np.ndarray | None = None
         """EASE's scored columns (None: all), set by ``prepare``."""
+        self._last: tuple[sp.csr_matrix, tuple[float, float]] | None = None
+        """The last single user scored and their score scales, reused by ``because`` (an
+        identity check, so a different user or a concurrent caller just recomputes)."""
 
     def fit(
         self,
@@ -637,8 +656,16 @@ class BlendModel(Model):
     ) -> tuple[np.ndarray, np.ndarray]:
         return self.als.scores(strength_rows, rows), self.ease.scores(strength_rows)
 
+    def _scales(self, a: np.ndarray, e: np.ndarray) -> tuple[float, float]:
+        """One user's standard deviations of the ALS and EASE scores (as :func:`_zscore`)."""
+        v = e if self._valid is None else e[:, self._valid]
+        sa, se = float(a.std(dtype=np.float64)), float(v.std(dtype=np.float64))
+        return (sa if sa > 1e-12 else 1.0), (se if se > 1e-12 else 1.0)
+
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         a, e = self._parts(strength_rows, rows)
+        if a.shape[0] == 1:  # the recommend path: ``because`` for this user follows
+            self._last = (strength_rows, self._scales(a, e))
         return blend_scores(a, e, self.weight, self._valid)
 
     def because(
@@ -646,10 +673,11 @@ class BlendModel(Model):
     ) -> list[list[int]]:
         if len(items) == 0:
             return []
-        a, e = self._parts(strength_row, None)
-        valid = self._valid
-        sa = max(float(a.std()), 1e-12)
-        se = max(float((e if valid is None else e[:, valid]).std()), 1e-12)
+        last = self._last
+        if last is not None and last[0] is strength_row:  # scored just before: same scales
+            sa, se = last[1]
+        else:
+            sa, se = self._scales(*self._parts(strength_row, None))
         ca, cols_a = self.als.contributions(strength_row, items)
         ce, cols_e = self.ease.contributions(strength_row, items)
         cols = np.union1d(cols_a, cols_e)
