@@ -10,7 +10,9 @@ Every model is searched the same way (:data:`SEARCH`): start from the current co
 then coordinate steps (coarse to fine: each parameter moves to its neighbours on an ordered
 grid, keeping any gain) until no neighbour improves or the model's trial cap or the wall-clock
 budget is reached. The blend is tuned last, on the tuned ALS and EASE: its ALS share on
-:data:`BLEND_WEIGHTS`, the fitted parts reused for every weight. The winners are saved as the
+:data:`BLEND_WEIGHTS` by the mean validation recall over :data:`BLEND_FOLDS` + 1 validation
+splits (share 0 is EASE alone, 1 is ALS alone, so the JSON's ``blend_weights`` compares them on
+the same footing), the fitted parts reused for every weight. The winners are saved as the
 cache's defaults (``cache.set_state("tuned_params", ...)``), which :func:`.service.train` and
 :func:`.evaluate.evaluate` use unless the settings file says otherwise, and the default model
 is trained with them.
@@ -80,7 +82,10 @@ class Trial:
     model: str
     params: dict[str, Any]
     recall: float
+    """Validation recall@10 on the first validation split."""
     seconds: float
+    mean_recall: float | None = None
+    """Blend trials: the mean over every validation split (what picks the weight)."""
 
 
 @dataclass
@@ -104,6 +109,11 @@ class TuneResult:
             "recall": round(self.recall, 6),
             "baseline_recall": round(self.baseline_recall, 6),
             "validation_recall": {k: round(v, 6) for k, v in self.per_model.items()},
+            "blend_weights": {
+                f"{t.params['blend_weight']:g}": round(t.mean_recall, 6)
+                for t in self.trials
+                if t.model == "blend" and t.mean_recall is not None
+            },
             "trials": len(self.trials),
             "validation_users": self.validation_users,
             "seconds": round(self.seconds, 2),
@@ -236,6 +246,7 @@ def search(
         if ease.n_items == 0:
             ease.fit(data.train.strength, None, cancel)
         results = dict.fromkeys(BLEND_WEIGHTS, 0.0)
+        first: dict[float, float] = {}
         for i, fold in enumerate((data, *blend_folds)):
             blended = BlendModel(best)
             if i == 0:
@@ -251,15 +262,17 @@ def search(
                 blended.weight = w
                 got = score_model(blended, fold, TUNE_K, users=fold_users, cancel=cancel)
                 results[w] += got.recall / (1 + len(blend_folds))
+                if i == 0:
+                    first[w] = got.recall
         for w in BLEND_WEIGHTS:
             p = replace(best, blend_weight=w)
-            tried[("blend", w)] = Trial("blend", asdict(p), results[w], 0.0)
+            tried[("blend", w)] = Trial("blend", asdict(p), first[w], 0.0, results[w])
             tick()
         w_best = max(BLEND_WEIGHTS, key=lambda w: results[w])  # first of equals: lower share
         if results.get(start.blend_weight, -1.0) >= results[w_best]:
             w_best = start.blend_weight  # keep the current weight unless another beats it
         best = replace(best, blend_weight=w_best)
-        per_model["blend"] = results[w_best]
+        per_model["blend"] = first[w_best]  # comparable with the other models' numbers
     return best, list(tried.values()), per_model
 
 
