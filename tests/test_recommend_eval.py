@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import closed_port_url, run_cli
 from test_recommend_core import FAST, populate
 
 from animerec_tui.core.cache import Cache
@@ -150,3 +152,22 @@ def test_tune_saves_defaults_and_train_uses_them(tmp_path: Path) -> None:
         assert service.effective_params(cache, settings) == replace(tuned, **explicit)
         assert "Tuned every model" in result.summary()
         assert result.to_json()["trials"] == len(result.trials)
+
+
+def test_cli_model_options_pick_rows_and_the_trained_kind(tmp_path: Path) -> None:
+    """``evaluate --model`` keeps the table's order; ``train --model`` saves that kind."""
+    cache = tmp_path / "cache"
+    api = closed_port_url()
+    done = run_cli(cache, api, "evaluate", "--offline", "--json", "--model", "popularity",
+                   "--model", "item-knn")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [m["name"] for m in data["models"]] == ["item-knn", "popularity"]
+    assert data["margins"][0]["model"] == "item-knn"
+    assert data["margins"][0]["baseline"] == "popularity"
+    trained = run_cli(cache, api, "train", "--offline", "--json", "--model", "popularity")
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout.strip().splitlines()[-1])["kind"] == "popularity"
+    assert (cache / "models" / "popularity.json").is_file()
+    bad = run_cli(cache, api, "evaluate", "--offline", "--model", "slim")
+    assert bad.returncode == 2 and "slim" in bad.stderr and len(bad.stderr.splitlines()) == 1

@@ -743,6 +743,10 @@ def make_model(kind: str, params: ModelParams | None = None, *, track_loss: bool
     baseline; it is saved as kind ``ease``). Raises ModelError for an unknown kind.
     """
     p = params or ModelParams()
+    if p.ease_weighting not in ("binary", "bm25"):
+        raise ModelError(f"ease_weighting must be binary or bm25, not {p.ease_weighting!r}.")
+    if not 0.0 <= p.blend_weight <= 1.0:
+        raise ModelError(f"blend_weight must be between 0 and 1, not {p.blend_weight!r}.")
     if kind == "als":
         return ALSModel(p, track_loss=track_loss)
     if kind == "blend":
