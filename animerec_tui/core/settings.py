@@ -66,7 +66,7 @@ class ModelParams:
     squared input value, so it means the same on binary and BM25 input (> 0)."""
     ease_max_items: int = 6000
     """EASE's item cap: fitting peaks at about 3 x 8 x max_items^2 bytes (0.86 GB at 6000)."""
-    knn_neighbours: int = 20
+    knn_neighbours: int = 2
     """Neighbours kept per anime by the item-kNN baseline."""
     ease_weighting: str = "bm25"
     """EASE's input: ``binary`` (Steck's original) or ``bm25`` (the BM25 weighting below)."""
