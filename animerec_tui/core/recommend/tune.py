@@ -11,10 +11,12 @@ then coordinate steps (coarse to fine: each parameter moves to its neighbours on
 grid, keeping any gain) until no neighbour improves or the model's trial cap or the wall-clock
 budget is reached. The budget (30 minutes) is only a safety net for big caches: a search that
 the clock cuts short depends on the machine's speed, one that converges does not (on the bundled
-sample it converges in a few minutes). The blend is tuned last, on the tuned ALS and EASE: its ALS share on
-:data:`BLEND_WEIGHTS` by the mean validation recall over :data:`BLEND_FOLDS` + 1 validation
-splits (share 0 is EASE alone, 1 is ALS alone, so the JSON's ``blend_weights`` compares them on
-the same footing), the fitted parts reused for every weight. The winners are saved as the
+sample it converges in a few minutes).
+
+The blend is tuned last, on the tuned ALS and EASE: its ALS share on :data:`BLEND_WEIGHTS` by
+the mean validation recall over :data:`BLEND_FOLDS` + 1 validation splits (share 0 is EASE
+alone, 1 is ALS alone, so the JSON's ``blend_weights`` compares them on the same footing), the
+fitted parts reused for every weight. The winners are saved as the
 cache's defaults (``cache.set_state("tuned_params", ...)``), which :func:`.service.train` and
 :func:`.evaluate.evaluate` use unless the settings file says otherwise, and the default model
 is trained with them.
