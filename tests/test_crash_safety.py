@@ -516,15 +516,15 @@ def _temps(models: Path) -> set[str]:
 
 
 def _saved_model(cache_dir: Path) -> tuple[bytes, dict[str, Any]]:
-    """The saved ALS model's JSON bytes and params, after loading it as ``recommend`` does.
+    """The saved blend model's JSON bytes and params, after loading it as ``recommend`` does.
 
     ``load_model`` checks the arrays against the JSON's SHA-256, so a JSON pointing at a
     half-written or foreign arrays file fails here.
     """
     models = cache_dir / "models"
     with Cache(cache_dir / DB_NAME) as cache:
-        _, meta, _ = load_model(models, "als", cache_id=cache.cache_id)
-    return (models / "als.json").read_bytes(), meta.params
+        _, meta, _ = load_model(models, "blend", cache_id=cache.cache_id)
+    return (models / "blend.json").read_bytes(), meta.params
 
 
 def test_sigkill_during_training_keeps_a_loadable_model(tmp_path: Path) -> None:
@@ -570,7 +570,7 @@ def test_sigkill_during_training_keeps_a_loadable_model(tmp_path: Path) -> None:
             assert now not in seen
         seen.add(now)
         saved = now
-        leftovers = [p.name for p in _model_files(models) if p.name != "als.json"]
+        leftovers = [p.name for p in _model_files(models) if p.name != "blend.json"]
         outcomes.append(("in save" if in_save else "random", params["factors"], killed, leftovers))
 
     done = run_cli(cache, OFFLINE_API, "recommend", "sample-72562", "--offline", "--json")
@@ -578,12 +578,12 @@ def test_sigkill_during_training_keeps_a_loadable_model(tmp_path: Path) -> None:
     assert "trained a new model" not in done.stderr
     info = json.loads(done.stdout.strip().splitlines()[-1])["model"]
     assert info["retrained_because"] is None and info["params"] == params
-    assert (models / "als.json").read_bytes() == saved  # loaded, not retrained
+    assert (models / "blend.json").read_bytes() == saved  # loaded, not retrained
 
     result = cli_ok(cache, OFFLINE_API, "train", "--offline", *TRAIN_B)
     assert result["params"]["factors"] == 64
     final, params = _saved_model(cache)
     assert final not in seen and params["iterations"] == 25
     meta = json.loads(final)
-    assert [p.name for p in _model_files(models)] == sorted(["als.json", meta["npz"]])
-    print("train kills (where, factors after, killed live, files besides als.json):", outcomes)
+    assert [p.name for p in _model_files(models)] == sorted(["blend.json", meta["npz"]])
+    print("train kills (where, factors after, killed live, files besides blend.json):", outcomes)

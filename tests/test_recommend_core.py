@@ -15,7 +15,13 @@ from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import Cancelled, ModelError
 from animerec_tui.core.recommend import persist, service
 from animerec_tui.core.recommend.matrix import Confidence, build_interactions
-from animerec_tui.core.recommend.models import ALSModel
+from animerec_tui.core.recommend.models import (
+    ALSModel,
+    BlendModel,
+    EASEModel,
+    _spd_inverse,
+    make_model,
+)
 from animerec_tui.core.recommend.ranking import top_n
 from animerec_tui.core.records import Anime, Favorite, Library, LibraryEntry, User
 from animerec_tui.core.settings import ModelParams, Settings, Weights
@@ -259,12 +265,12 @@ def test_recommend_ordering_exclusions_and_because(cache: Cache, settings: Setti
 
 
 def test_fold_in_user_not_in_model_and_stale_flag(cache: Cache, settings: Settings) -> None:
-    service.train(cache, settings, params=FAST)
-    _model, info = service.load_or_train(cache, settings)
+    service.train(cache, settings, model="als", params=FAST)
+    _model, info = service.load_or_train(cache, settings, kind="als")
     assert info["stale"] is False
     rng = np.random.default_rng(9)
     cache.save_library(clustered_library("9999", rng, 2), synced_at="2026-02-01")
-    loaded = service.load(cache, settings)
+    loaded = service.load(cache, settings, "als")
     assert loaded.stale and loaded.info["stale"]
     assert "9999" not in loaded.user_index
     recs = service.recommend(cache, settings, "9999", n=10, model=loaded)
@@ -282,15 +288,15 @@ def test_fold_in_user_not_in_model_and_stale_flag(cache: Cache, settings: Settin
 
 
 def test_save_load_round_trip(cache: Cache, settings: Settings) -> None:
-    result = service.train(cache, settings, params=FAST)
+    result = service.train(cache, settings, model="als", params=FAST)
     assert result.to_json()["users"] == N_USERS and "Trained als" in result.summary()
     model, meta, extra = persist.load_model(settings.model_dir, "als", cache_id=cache.cache_id)
     assert isinstance(model, ALSModel)
     assert meta.fingerprint == cache.fingerprint() and meta.params["factors"] == 16
     assert model.user_factors.shape == (N_USERS, 16) and extra["item_counts"].sum() > 0
     assert {"implicit", "numpy"} <= set(meta.versions)
-    for kind in ("popularity", "item-knn", "ease"):
-        service.train(cache, settings, model=kind)
+    for kind in ("popularity", "item-knn", "ease", "blend"):
+        service.train(cache, settings, model=kind, params=FAST)
         loaded = service.load(cache, settings, kind)
         recs = service.recommend(cache, settings, "102", n=5, model=loaded)
         assert len(recs) == 5
@@ -300,7 +306,7 @@ def test_save_load_round_trip(cache: Cache, settings: Settings) -> None:
 
 
 def _break(settings: Settings, how: str) -> None:
-    meta_file = settings.model_dir / "als.json"
+    meta_file = settings.model_dir / f"{service.DEFAULT_KIND}.json"
     meta = json.loads(meta_file.read_text())
     npz = settings.model_dir / meta["npz"]
     if how == "truncated-npz":
@@ -360,7 +366,7 @@ def test_cancel_from_the_iteration_callback_keeps_previous_model(
     cache: Cache, settings: Settings
 ) -> None:
     service.train(cache, settings, params=FAST)
-    before = (settings.model_dir / "als.json").read_text()
+    before = (settings.model_dir / f"{service.DEFAULT_KIND}.json").read_text()
     cancel = threading.Event()
     seen: list[tuple[int, int]] = []
 
@@ -377,8 +383,8 @@ def test_cancel_from_the_iteration_callback_keeps_previous_model(
             progress=progress,
             cancel=cancel,
         )
-    assert seen == [(1, 50), (2, 50)]
-    assert (settings.model_dir / "als.json").read_text() == before
+    assert [done for done, _ in seen] == [1, 2] and seen[0][1] >= 50
+    assert (settings.model_dir / f"{service.DEFAULT_KIND}.json").read_text() == before
 
 
 def test_training_loss_is_reported_only_when_tracked(cache: Cache, settings: Settings) -> None:
@@ -388,6 +394,7 @@ def test_training_loss_is_reported_only_when_tracked(cache: Cache, settings: Set
         service.train(
             cache,
             settings,
+            model="als",
             params=ModelParams(factors=8, iterations=4),
             progress=lambda _d, _t, loss=None, seen=losses: seen.append(loss),
             track_loss=track,
@@ -403,3 +410,49 @@ def test_tuned_params_are_used_unless_overridden(cache: Cache, settings: Setting
     assert result.params["factors"] == 12 and result.tuned
     explicit = service.train(cache, settings, params=FAST)
     assert explicit.params["factors"] == 16
+
+
+def test_spd_inverse_matches_a_general_inverse() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.random((50, 30))
+    gram = x.T @ x + 3.0 * np.eye(30)
+    assert np.allclose(_spd_inverse(gram.copy()), np.linalg.inv(gram), atol=1e-10)
+    with pytest.raises(ModelError):
+        _spd_inverse(-np.eye(3))
+
+
+def test_ease_lambda_is_relative_to_the_input_scale(cache: Cache) -> None:
+    strength = build_interactions(cache, Weights()).strength
+    binary = make_model("ease-binary", ModelParams(ease_binary_lambda=40.0))
+    bm25 = make_model("ease", ModelParams(ease_lambda=40.0))
+    assert isinstance(binary, EASEModel) and isinstance(bm25, EASEModel)
+    binary.fit(strength)
+    bm25.fit(strength)
+    assert binary.confidence.weighting == "binary" and binary.lambda_effective == 40.0
+    x = bm25.confidence.apply(strength)[:, bm25.items]
+    assert bm25.lambda_effective == pytest.approx(40.0 * float(np.mean(x.data.astype(float) ** 2)))
+
+
+def test_blend_ends_are_its_parts_and_round_trips(cache: Cache, settings: Settings) -> None:
+    strength = build_interactions(cache, Weights()).strength
+    rows = strength[:30]
+    ranked = {}
+    for w in (0.0, 1.0, 0.5):
+        blend = make_model("blend", ModelParams(**{**FAST.__dict__, "blend_weight": w}))
+        blend.fit(strength)
+        assert isinstance(blend, BlendModel)
+        s = blend.scores(rows, np.arange(30)).astype(float)
+        s[rows.nonzero()] = -np.inf
+        ranked[w] = [top_n(r, 10)[0].tolist() for r in s]
+        parts = {0.0: blend.ease.scores(rows), 1.0: blend.als.scores(rows, np.arange(30))}
+        if w in parts:
+            p = parts[w].astype(float)
+            p[rows.nonzero()] = -np.inf
+            assert ranked[w] == [top_n(r, 10)[0].tolist() for r in p]
+    assert ranked[0.5] != ranked[0.0] and ranked[0.5] != ranked[1.0]
+    service.train(cache, settings, model="blend", params=FAST)
+    service._memo.clear()
+    loaded = service.load(cache, settings, "blend")
+    assert isinstance(loaded.model, BlendModel) and loaded.model.weight == FAST.blend_weight
+    recs = service.recommend(cache, settings, "102", n=5, model=loaded)
+    assert len(recs) == 5 and all(r.because for r in recs)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import closed_port_url, run_cli
 from test_recommend_core import FAST, populate
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.recommend import service
 from animerec_tui.core.recommend.evaluate import (
+    MODELS,
     SEED,
     evaluate,
+    paired_bootstrap,
     ranking_metrics,
     split,
 )
@@ -92,29 +97,77 @@ def test_report_has_every_model_and_als_beats_popularity(
     data = report.to_json()
     assert data["k"] == 10 and "20%" in data["protocol"]
     names = [m["name"] for m in data["models"]]
-    assert names == ["als", "popularity", "item-knn", "ease"]
+    assert names == list(MODELS) and names[0] == service.DEFAULT_KIND
     for m in data["models"]:
         assert {"name", "precision", "recall", "map", "ndcg", "auc", "coverage"} <= set(m)
         assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1 and 0 <= m["auc"] <= 1
     assert report.model("als").recall > 1.5 * report.model("popularity").recall
     assert report.model("ease").recall > report.model("popularity").recall
     assert calls[-1][0] == calls[-1][1]
-    assert "| als |" in report.markdown()
+    assert "| als |" in report.markdown() and "| ease-binary |" in report.markdown()
+    # the default's margin over the best other row, with a paired interval around it
+    best_other = max(data["models"][1:], key=lambda m: m["recall"])["name"]
+    assert [(g["metric"], g["model"], g["baseline"]) for g in data["margins"]] == [
+        ("recall", "blend", best_other),
+        ("ndcg", "blend", best_other),
+    ]
+    blend, other = report.model("blend"), report.model(best_other)
+    recall = data["margins"][0]
+    assert recall["diff"] == pytest.approx(blend.recall - other.recall, abs=1e-6)
+    assert recall["low"] <= recall["diff"] <= recall["high"]
+
+
+def test_paired_bootstrap_is_seeded_and_brackets_the_mean() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.random(400)
+    b = a - 0.05 + rng.normal(0, 0.1, 400)
+    first = paired_bootstrap(a, b)
+    assert first == paired_bootstrap(a, b)  # fixed seed: the README's interval reproduces
+    diff, low, high = first
+    assert diff == pytest.approx(float(np.mean(a - b)))
+    assert low < diff < high and low > 0  # a clear gain has an interval above zero
+    assert paired_bootstrap(a, a) == (0.0, 0.0, 0.0)
 
 
 def test_tune_saves_defaults_and_train_uses_them(tmp_path: Path) -> None:
-    settings = Settings(cache_dir=tmp_path / "cache")
+    settings = Settings(cache_dir=tmp_path / "cache", model=FAST)  # a search of seconds
     with Cache(settings.db_path) as cache:
         populate(cache, n_users=120)
         result = service.tune(
             cache,
             settings,
-            budget_seconds=6,
-            max_trials=4,
+            budget_seconds=20,
+            max_trials=2,
         )
         state = cache.get_state(service.TUNED_STATE_KEY)
-        assert state["params"] == result.best and len(result.trials) <= 4
+        searched = [t for t in result.trials if t.model != "blend"]
+        assert state["params"] == result.best and len(searched) <= 2 * 4
+        kinds = {"als", "ease", "ease-binary", "item-knn", "blend"}
+        assert {t.model for t in result.trials} == kinds
         assert result.recall >= result.baseline_recall
         assert result.trained is not None and result.trained.tuned
-        assert service.effective_params(cache, settings) == ModelParams(**result.best)
-        assert "Tuned ALS" in result.summary() and result.to_json()["trials"] == len(result.trials)
+        assert result.trained.kind == service.DEFAULT_KIND
+        tuned = ModelParams(**result.best)
+        explicit = {k: v for k, v in FAST.__dict__.items() if v != getattr(ModelParams(), k)}
+        assert service.effective_params(cache, settings) == replace(tuned, **explicit)
+        assert "Tuned every model" in result.summary()
+        assert result.to_json()["trials"] == len(result.trials)
+
+
+def test_cli_model_options_pick_rows_and_the_trained_kind(tmp_path: Path) -> None:
+    """``evaluate --model`` keeps the table's order; ``train --model`` saves that kind."""
+    cache = tmp_path / "cache"
+    api = closed_port_url()
+    done = run_cli(cache, api, "evaluate", "--offline", "--json", "--model", "popularity",
+                   "--model", "item-knn")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [m["name"] for m in data["models"]] == ["item-knn", "popularity"]
+    assert data["margins"][0]["model"] == "item-knn"
+    assert data["margins"][0]["baseline"] == "popularity"
+    trained = run_cli(cache, api, "train", "--offline", "--json", "--model", "popularity")
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout.strip().splitlines()[-1])["kind"] == "popularity"
+    assert (cache / "models" / "popularity.json").is_file()
+    bad = run_cli(cache, api, "evaluate", "--offline", "--model", "slim")
+    assert bad.returncode == 2 and "slim" in bad.stderr and len(bad.stderr.splitlines()) == 1

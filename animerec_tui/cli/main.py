@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=_setting("model", "alpha", float), help="confidence scaling")
     p.add_argument("--iterations", type=_setting("model", "iterations", int), help="ALS iterations")
     p.add_argument(
+        "--model",
+        choices=("blend", "als", "ease", "item-knn", "popularity"),
+        default=None,
+        help="model to train (default blend: ALS and EASE, per-user z-scored scores mixed)",
+    )
+    p.add_argument(
         "--tune",
         action="store_true",
         help="search factors/regularization/alpha/iterations on a validation split "
@@ -187,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("evaluate", "Held-out evaluation: ALS beside popularity, item-kNN and EASE.")
     p.add_argument("-k", type=_positive, default=10, metavar="K", help="cut-off K (default 10)")
+    p.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        choices=("blend", "als", "ease", "ease-binary", "item-knn", "popularity"),
+        help="evaluate only this model (repeatable; default: every model, the default first)",
+    )
 
     add("stats", "The cached population: users, anime, entries, status mix, activity segments.")
     return parser

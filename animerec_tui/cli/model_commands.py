@@ -66,11 +66,14 @@ def _model_params(core: Core, args: argparse.Namespace) -> Any:
     return replace(params, **overrides) if overrides else params
 
 
-def _train(core: Core, params: Any, show: bool, *, tune: bool = False) -> Any:
+def _train(
+    core: Core, params: Any, show: bool, *, tune: bool = False, model: str | None = None
+) -> Any:
     from animerec_tui.core.recommend import service
 
+    kind = model or service.DEFAULT_KIND
     with progress_bar(enabled=show) as bar:
-        label = "Tuning" if tune else "Training ALS"
+        label = "Tuning" if tune else f"Training {kind}"
         task = bar.add_task(label, total=None, info="")
 
         def on_progress(done: int, total: int, loss: float | None = None) -> None:
@@ -81,7 +84,12 @@ def _train(core: Core, params: Any, show: bool, *, tune: bool = False) -> Any:
             if tune:
                 return service.tune(core.cache, core.settings, progress=on_progress, cancel=cancel)
             return service.train(
-                core.cache, core.settings, params=params, progress=on_progress, cancel=cancel
+                core.cache,
+                core.settings,
+                model=kind,
+                params=params,
+                progress=on_progress,
+                cancel=cancel,
             )
 
         return _in_thread(work, "Tuning" if tune else "Training")
@@ -89,7 +97,7 @@ def _train(core: Core, params: Any, show: bool, *, tune: bool = False) -> Any:
 
 def cmd_train(core: Core, args: argparse.Namespace) -> int:
     params = None if args.tune else _model_params(core, args)
-    result = _train(core, params, not args.json, tune=args.tune)
+    result = _train(core, params, not args.json, tune=args.tune, model=args.model)
     if args.json:
         emit_json(result.to_json())
     else:
@@ -233,7 +241,12 @@ def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:
 
         report = _in_thread(
             lambda cancel: service.evaluate(
-                core.cache, core.settings, k=args.k, progress=on_progress, cancel=cancel
+                core.cache,
+                core.settings,
+                k=args.k,
+                progress=on_progress,
+                cancel=cancel,
+                models=args.models,
             ),
             "Evaluation",
         )
@@ -260,6 +273,13 @@ def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:
             f"Held-out evaluation at K={k}", [*cols, ("AUC", "right"), ("Coverage", "right")], rows
         )
     )
+    for g in data.get("margins", []):
+        out.print(
+            inert(
+                f"{g['model']} - {g['baseline']}, {g['metric']}@{k}: {g['diff']:+.4f} "
+                f"(95% paired bootstrap over users: {g['low']:+.4f} to {g['high']:+.4f})"
+            )
+        )
     out.print(inert(data["protocol"]), style="dim")
     return 0
 

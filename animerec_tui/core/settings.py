@@ -56,22 +56,32 @@ class ModelParams:
     looked at); ``train --tune`` repeats the search on any cache and saves its winner there.
     """
 
-    factors: int = 128
-    regularization: float = 15.0
-    alpha: float = 0.3
-    iterations: int = 25
+    factors: int = 256
+    regularization: float = 20.0
+    alpha: float = 0.5
+    iterations: int = 15
     weighting: str = "bm25"
     """``linear`` (strengths as they are) or ``bm25`` (implicit's BM25 weighting of them);
     implicit's ALS then scales either by ``alpha``."""
-    bm25_k1: float = 0.6
-    bm25_b: float = 0.3
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.5
     random_state: int = 42
-    ease_lambda: float = 250.0
-    """EASE's L2 penalty (evaluation baseline and ``--model ease``)."""
+    ease_lambda: float = 300.0
+    """EASE's L2 penalty (``--model ease`` and the blend's EASE) as a multiple of the mean
+    squared input value, so it means the same on binary and BM25 input (> 0)."""
     ease_max_items: int = 6000
     """EASE's item cap: fitting peaks at about 3 x 8 x max_items^2 bytes (0.86 GB at 6000)."""
-    knn_neighbours: int = 100
+    knn_neighbours: int = 2
     """Neighbours kept per anime by the item-kNN baseline."""
+    ease_weighting: str = "bm25"
+    """EASE's input: ``binary`` (Steck's original) or ``bm25`` (the BM25 weighting below)."""
+    ease_bm25_k1: float = 0.6
+    ease_bm25_b: float = 0.5
+    ease_binary_lambda: float = 200.0
+    """The binary-input EASE baseline's penalty in ``animerec evaluate`` (> 0)."""
+    blend_weight: float = 0.4
+    """``--model blend``: the ALS share of the per-user z-scored scores, EASE gets the rest
+    (0 to 1)."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +203,10 @@ RANGES: dict[str, dict[str, Range]] = {
         "ease_lambda": Range(0, 1e9, open_low=True),
         "ease_max_items": Range(1, 1_000_000),
         "knn_neighbours": Range(1, 10_000),
+        "ease_bm25_k1": Range(0, 100, open_low=True),
+        "ease_bm25_b": Range(0, 1),
+        "ease_binary_lambda": Range(0, 1e9, open_low=True),
+        "blend_weight": Range(0, 1),  # the ALS share of the blend; EASE has the rest
     },
 }
 """Allowed range of every numeric setting, by section; a number without an entry must be
@@ -200,7 +214,7 @@ finite. Memory-bound values (``ease_max_items`` over a large catalogue) are also
 against the machine's memory before fitting (:mod:`animerec_tui.core.recommend.memory`)."""
 
 CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
-    "model": {"weighting": ("linear", "bm25")},
+    "model": {"weighting": ("linear", "bm25"), "ease_weighting": ("binary", "bm25")},
     "display": {"title_language": tuple(TITLE_LANGUAGES)},
 }
 """Settings that take one of a few names."""

@@ -1,4 +1,5 @@
-"""Held-out evaluation: ALS beside popularity, item-kNN and EASE, on one split, one table.
+"""Held-out evaluation: the default model beside ALS, EASE (BM25 and binary input), item-kNN
+and popularity, on one split, one table, with the default's margin over the best other row.
 
 Protocol (also returned verbatim in every report, see :data:`PROTOCOL`):
 
@@ -17,6 +18,10 @@ Protocol (also returned verbatim in every report, see :data:`PROTOCOL`):
   first; AUC = probability that a held-out anime is ranked above a non-held-out candidate,
   ties half, over the full ranking; coverage = share of the catalogue that appears in at least
   one evaluated user's top K. Per-user values are averaged over users.
+* The margin of the first row (the default model) over the best other row on recall@K and
+  NDCG@K is the mean per-user difference with a 95% paired bootstrap interval over users
+  (:data:`BOOTSTRAP` resamples, seed :data:`BOOTSTRAP_SEED`): both models are scored on the
+  same users, so resampling users keeps each user's pair together.
 
 implicit's ``precision_at_k`` divides by min(K, n) and is therefore a recall-like number; it is
 not used here. Scoring is vectorised in user chunks (dense user x anime score blocks), so an
@@ -44,7 +49,11 @@ from animerec_tui.core.settings import ModelParams, Settings
 SEED = 20240601
 HOLDOUT = 0.2
 MIN_POSITIVE = 5
-MODELS: tuple[str, ...] = ("als", "popularity", "item-knn", "ease")
+MODELS: tuple[str, ...] = ("blend", "als", "ease", "ease-binary", "item-knn", "popularity")
+"""Rows of the table, the default model (:data:`.service.DEFAULT_KIND`) first. Each is a
+:func:`.models.make_model` kind fitted with its own tuned fields of one ModelParams."""
+BOOTSTRAP = 2000
+BOOTSTRAP_SEED = 7
 SCORE_BLOCK = 4_000_000
 """Scores per dense block (users x anime): bounds evaluation memory to ~32 MB per block."""
 
@@ -108,6 +117,8 @@ class Metrics:
     auc: float
     coverage: float
     users: int
+    per_user: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """Per-user ``recall`` and ``ndcg`` (order of the evaluated users), for paired tests."""
 
 
 def ranking_metrics(
@@ -170,6 +181,7 @@ def score_model(
     block = max(1, SCORE_BLOCK // max(n_items, 1))
     sums = {"precision": 0.0, "recall": 0.0, "ap": 0.0, "ndcg": 0.0}
     auc_sum, auc_n = 0.0, 0
+    per_user: dict[str, list[np.ndarray]] = {"recall": [], "ndcg": []}
     seen = np.zeros(n_items, dtype=bool)
     popularity = np.diff(train.tocsc().indptr)  # ties: the more listed anime first, as served
     for start in range(0, len(users), block):
@@ -183,6 +195,8 @@ def score_model(
         got = ranking_metrics(scores, test, k, popularity)
         for key in sums:
             sums[key] += float(got[key].sum())
+        for key, parts in per_user.items():
+            parts.append(got[key])
         finite = ~np.isnan(got["auc"])
         auc_sum += float(got["auc"][finite].sum())
         auc_n += int(finite.sum())
@@ -196,7 +210,40 @@ def score_model(
         auc=auc_sum / auc_n if auc_n else float("nan"),
         coverage=float(seen.sum()) / max(n_items, 1),
         users=len(users),
+        per_user={k: np.concatenate(v) if v else np.empty(0) for k, v in per_user.items()},
     )
+
+
+@dataclass
+class Margin:
+    """Mean per-user difference ``model - baseline`` and its 95% paired bootstrap interval."""
+
+    metric: str
+    model: str
+    baseline: str
+    diff: float
+    low: float
+    high: float
+
+
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, *, n: int = BOOTSTRAP, seed: int = BOOTSTRAP_SEED
+) -> tuple[float, float, float]:
+    """(mean(a - b), 2.5th and 97.5th percentile of the resampled means), users resampled.
+
+    ``a`` and ``b`` are per-user values of two models on the same users, in the same order.
+    Deterministic for a given seed (numpy's PCG64 stream).
+    """
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if d.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = np.empty(n)
+    for start in range(0, n, 200):  # 200 resamples at a time bound the index block's memory
+        idx = rng.integers(0, d.size, size=(min(200, n - start), d.size))
+        means[start : start + len(idx)] = d[idx].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(d.mean()), float(low), float(high)
 
 
 @dataclass
@@ -210,6 +257,7 @@ class ModelScore:
     coverage: float
     fit_seconds: float
     params: dict[str, Any] = field(default_factory=dict)
+    per_user: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -221,6 +269,7 @@ class EvaluationReport:
     seed: int
     models: list[ModelScore]
     seconds: float = 0.0
+    margins: list[Margin] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         def clean(v: Any) -> Any:
@@ -233,7 +282,10 @@ class EvaluationReport:
             "anime": self.anime,
             "seed": self.seed,
             "seconds": round(self.seconds, 2),
-            "models": [{k: clean(v) for k, v in asdict(m).items()} for m in self.models],
+            "models": [
+                {k: clean(v) for k, v in asdict(m).items() if k != "per_user"} for m in self.models
+            ],
+            "margins": [{k: clean(v) for k, v in asdict(m).items()} for m in self.margins],
         }
 
     def model(self, name: str) -> ModelScore:
@@ -250,7 +302,25 @@ class EvaluationReport:
                 f"| {m.name} | {m.precision:.4f} | {m.recall:.4f} | {m.map:.4f} | "
                 f"{m.ndcg:.4f} | {m.auc:.4f} | {m.coverage:.3f} |"
             )
+        for g in self.margins:
+            lines.append(
+                f"\n{g.model} - {g.baseline}, {g.metric}@{k}: {g.diff:+.4f} "
+                f"(95% paired bootstrap over users: {g.low:+.4f} to {g.high:+.4f})"
+            )
         return "\n".join(lines)
+
+
+def margins(scores: Sequence[ModelScore]) -> list[Margin]:
+    """The first row's margin over the best other row (by recall) on recall and NDCG."""
+    if len(scores) < 2 or not scores[0].per_user:
+        return []
+    first = scores[0]
+    best = max(scores[1:], key=lambda m: m.recall)
+    out = []
+    for metric in ("recall", "ndcg"):
+        diff, low, high = paired_bootstrap(first.per_user[metric], best.per_user[metric])
+        out.append(Margin(metric, first.name, best.name, diff, low, high))
+    return out
 
 
 def protocol_text(seed: int = SEED) -> str:
@@ -290,7 +360,8 @@ def evaluate_split(
                 auc=m.auc,
                 coverage=m.coverage,
                 fit_seconds=round(fit_seconds, 3),
-                params=asdict(params) if name == "als" else model.meta(),
+                params=asdict(params) if name in ("als", "blend") else model.meta(),
+                per_user=m.per_user,
             )
         )
     if progress is not None:
@@ -309,7 +380,10 @@ def evaluate(
     models: Sequence[str] = MODELS,
     seed: int = SEED,
 ) -> EvaluationReport:
-    """Evaluate every model on the cache's held-out split (ALS with the effective params)."""
+    """Evaluate ``models`` on the cache's held-out split, each with the effective params.
+
+    Raises AnimerecError when no user has enough positives, Cancelled when ``cancel`` is set.
+    """
     from animerec_tui.core.recommend.service import effective_params
 
     start = time.perf_counter()
@@ -329,4 +403,5 @@ def evaluate(
         seed=seed,
         models=scores,
         seconds=time.perf_counter() - start,
+        margins=margins(scores),
     )

@@ -296,11 +296,12 @@ def row_from_ids(ids: np.ndarray, values: np.ndarray, anime_ids: np.ndarray) -> 
 class Confidence:
     """Strength -> confidence, with the statistics needed to weight a new user identically.
 
-    ``linear`` leaves strengths as they are (ALS multiplies by alpha itself). ``bm25`` is
-    implicit's ``bm25_weight`` applied the way implicit's own examples apply it before ALS
-    (anime as documents, users as terms): a user's entries are damped by ``idf`` over their
-    library size, an anime's by its length norm over all its users. The per-anime length norms
-    are kept so fold-in does not need the training matrix.
+    ``linear`` leaves strengths as they are (ALS multiplies by alpha itself); ``binary`` makes
+    every stored pair 1 (EASE's original input). ``bm25`` is implicit's ``bm25_weight`` applied
+    the way implicit's own examples apply it before ALS (anime as documents, users as terms): a
+    user's entries are damped by ``idf`` over their library size, an anime's by its length norm
+    over all its users. The per-anime length norms are kept so fold-in does not need the
+    training matrix.
     """
 
     weighting: str = "linear"
@@ -311,18 +312,31 @@ class Confidence:
 
     @classmethod
     def fit(cls, strength: sp.csr_matrix, params: ModelParams) -> Confidence:
-        if params.weighting == "linear":
-            return cls("linear", params.bm25_k1, params.bm25_b, None, strength.shape[1])
-        if params.weighting != "bm25":
-            raise ValueError(f"unknown weighting {params.weighting!r} (linear or bm25)")
+        """ALS's confidence: ``params.weighting`` with ``bm25_k1`` / ``bm25_b``."""
+        return cls.build(strength, params.weighting, params.bm25_k1, params.bm25_b)
+
+    @classmethod
+    def build(cls, strength: sp.csr_matrix, weighting: str, k1: float, b: float) -> Confidence:
+        """Fit ``weighting`` (linear, binary or bm25) on the training strengths.
+
+        Raises ValueError for an unknown weighting name.
+        """
+        if weighting in ("linear", "binary"):
+            return cls(weighting, k1, b, None, strength.shape[1])
+        if weighting != "bm25":
+            raise ValueError(f"unknown weighting {weighting!r} (linear, binary or bm25)")
         item_sums = np.asarray(strength.sum(axis=0)).ravel()
         average = float(item_sums.mean()) if item_sums.size and item_sums.mean() > 0 else 1.0
-        norm = (1.0 - params.bm25_b) + params.bm25_b * item_sums / average
-        return cls("bm25", params.bm25_k1, params.bm25_b, norm, strength.shape[1])
+        norm = (1.0 - b) + b * item_sums / average
+        return cls("bm25", k1, b, norm, strength.shape[1])
 
     def apply(self, strength: sp.csr_matrix) -> sp.csr_matrix:
         if self.weighting == "linear":
             return strength.astype(np.float32)
+        if self.weighting == "binary":
+            x = strength.astype(np.float32)
+            x.data[:] = 1.0
+            return x
         assert self.length_norm is not None
         counts = np.diff(strength.indptr)
         rows = np.repeat(np.arange(strength.shape[0]), counts)
@@ -335,18 +349,22 @@ class Confidence:
             (data.astype(np.float32), strength.indices, strength.indptr), shape=strength.shape
         )
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {} if self.length_norm is None else {"bm25_length_norm": self.length_norm}
+    def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        if self.length_norm is None:
+            return {}
+        return {f"{prefix}bm25_length_norm": self.length_norm}
 
     def meta(self) -> dict[str, Any]:
         return {"weighting": self.weighting, "k1": self.k1, "b": self.b, "n_items": self.n_items}
 
     @classmethod
-    def restore(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Confidence:
+    def restore(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], prefix: str = ""
+    ) -> Confidence:
         return cls(
             str(meta["weighting"]),
             float(meta["k1"]),
             float(meta["b"]),
-            arrays.get("bm25_length_norm"),
+            arrays.get(f"{prefix}bm25_length_norm"),
             int(meta["n_items"]),
         )

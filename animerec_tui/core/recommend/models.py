@@ -1,4 +1,4 @@
-"""The recommenders behind one small interface: ALS, popularity, item-kNN and EASE.
+"""The recommenders behind one small interface: ALS, EASE, their blend, popularity, item-kNN.
 
 Every model is fitted on the *strength* matrix (users x anime, see :mod:`.matrix`) and does
 its own preprocessing, so evaluation can hand all of them the same training split. Every model
@@ -252,25 +252,33 @@ class ALSModel(Model):
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         return self.user_vectors(strength_rows, rows) @ self.item_factors.T
 
-    def because(
-        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
-    ) -> list[list[int]]:
+    def contributions(
+        self, strength_row: sp.csr_matrix, items: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """implicit's ``explain``, vectorised over all recommended items with one Cholesky.
 
-        Contribution of library item j to item i is ``c_j * y_j^T W_u^-1 y_i`` where
+        Returns (contributions: library items x ``items``, library columns). Contribution of
+        library item j to item i is ``c_j * y_j^T W_u^-1 y_i`` where
         ``W_u = YtY + reg I + sum_j (c_j - 1) y_j y_j^T`` (Hu, Koren, Volinsky, section 5).
         """
         conf = self.confidence.apply(strength_row)
-        cols = conf.indices
+        cols = conf.indices.astype(np.int64)
         if len(items) == 0 or len(cols) == 0:
-            return [[] for _ in items]
+            return np.zeros((len(cols), len(items))), cols
         c = conf.data.astype(np.float64) * self.params.alpha
         yu = self.item_factors[cols].astype(np.float64)
         a = self._yty + self.params.regularization * np.eye(self._yty.shape[0])
         a += (yu * (c - 1.0)[:, None]).T @ yu
         factor = scipy.linalg.cho_factor(a)
         w = scipy.linalg.cho_solve(factor, self.item_factors[items].astype(np.float64).T)
-        contrib = (yu @ w) * c[:, None]
+        return (yu @ w) * c[:, None], cols
+
+    def because(
+        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
+    ) -> list[list[int]]:
+        contrib, cols = self.contributions(strength_row, items)
+        if contrib.size == 0:
+            return [[] for _ in items]
         return _top_contributors(contrib, cols, k)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -415,18 +423,37 @@ class ItemKNNModel(Model):
 class EASEModel(Model):
     """EASE (Steck 2019): closed-form item-item weights B = I - P diag(1/diag(P)), P = (X'X+lI)^-1.
 
+    ``X`` is the binary matrix (Steck's original) or, with ``weighting="bm25"``, the BM25
+    weighting of the strengths (:class:`.matrix.Confidence`); on the bundled sample the BM25
+    input ranks better (README, "Recommending and evaluating"). ``lam`` is a multiple of the
+    mean squared input value (1 for binary input), so one penalty means the same on either
+    input; the absolute value used is kept as ``lambda_effective``.
+
     Memory bound: only the ``max_items`` most popular anime get weights (others score
-    ``UNSCORED``). Fitting holds the dense Gram matrix and its inverse in float64 plus LAPACK
-    workspace, about ``3 x 8 x max_items^2`` bytes at peak (0.86 GB at the default 6000);
+    ``UNSCORED``). Fitting holds the dense Gram matrix in float64, inverted in place through
+    its Cholesky factor (half the flops of a general inverse), plus two triangle copies to
+    symmetrise: about ``3 x 8 x max_items^2`` bytes at peak (0.86 GB at the default 6000);
     the stored weights are float32, ``4 x max_items^2`` bytes (144 MB at 6000).
     """
 
     kind = "ease"
 
-    def __init__(self, lam: float = EASE_LAMBDA, max_items: int = EASE_MAX_ITEMS) -> None:
+    def __init__(
+        self,
+        lam: float = EASE_LAMBDA,
+        max_items: int = EASE_MAX_ITEMS,
+        *,
+        weighting: str = "binary",
+        k1: float = ModelParams.ease_bm25_k1,
+        b: float = ModelParams.ease_bm25_b,
+    ) -> None:
         self.lam, self.max_items = lam, max_items
+        self.confidence = Confidence(weighting, k1, b)
+        self.lambda_effective = lam
         self.items = np.empty(0, dtype=np.int64)
         self.weights = np.empty((0, 0), dtype=np.float32)
+        self._pos: np.ndarray | None = None
+        """Column -> position in ``items`` (-1 outside the cap), built on first use."""
 
     def fit(
         self,
@@ -441,12 +468,16 @@ class EASEModel(Model):
         self.items = np.sort(keep[counts[keep] > 0]).astype(np.int64)
         n = len(self.items)  # the Gram matrix, its inverse and LAPACK's workspace: 3 x 8 n^2
         check_plan(24.0 * n * n, f"EASE over {n:,} anime", "model.ease_max_items")
-        x = strength[:, self.items].astype(np.float64)
-        x.data[:] = 1.0
+        self._pos = None
+        c = self.confidence
+        self.confidence = Confidence.build(strength, c.weighting, c.k1, c.b)
+        x = self._x(strength).astype(np.float64)
+        mean_square = float(np.mean(x.data**2)) if x.nnz else 1.0
+        self.lambda_effective = self.lam * mean_square
         gram = (x.T @ x).toarray()
-        gram[np.diag_indices_from(gram)] += self.lam
+        gram[np.diag_indices_from(gram)] += self.lambda_effective
         _check(cancel)
-        p = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        p = _spd_inverse(gram)
         del gram
         p /= -np.diag(p)
         p[np.diag_indices_from(p)] = 0.0
@@ -457,39 +488,73 @@ class EASEModel(Model):
             progress(1, 1, None)
 
     def _x(self, strength_rows: sp.csr_matrix) -> sp.csr_matrix:
-        x = strength_rows[:, self.items].astype(np.float32)
-        x.data[:] = 1.0
-        return x
+        """The EASE input over ``items`` (columns are positions in ``items``), float32."""
+        c = self.confidence.apply(strength_rows)
+        if self._pos is None or len(self._pos) != c.shape[1]:
+            self._pos = np.full(c.shape[1], -1, dtype=np.int64)
+            self._pos[self.items] = np.arange(len(self.items))
+        pos = self._pos[c.indices]
+        keep = pos >= 0
+        rows = np.repeat(np.arange(c.shape[0]), np.diff(c.indptr))[keep]
+        indptr = np.zeros(c.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=c.shape[0]), out=indptr[1:])
+        return sp.csr_matrix(
+            (c.data[keep].astype(np.float32), pos[keep].astype(np.int32), indptr),
+            shape=(c.shape[0], len(self.items)),
+        )
 
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         out = np.full((strength_rows.shape[0], self.n_items), UNSCORED, dtype=np.float32)
         out[:, self.items] = np.asarray(self._x(strength_rows) @ self.weights)
         return out
 
-    def because(
-        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
-    ) -> list[list[int]]:
+    def contributions(
+        self, strength_row: sp.csr_matrix, items: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(x_j B_ji: library items x ``items``, library columns); 0 outside the item cap."""
         pos = np.searchsorted(self.items, items)
         pos = np.minimum(pos, max(len(self.items) - 1, 0))
         inside = (len(self.items) > 0) & (self.items[pos] == items)
         x = self._x(strength_row)
         lib = x.indices
-        if len(lib) == 0:
+        if len(lib) == 0 or len(items) == 0:
+            return np.zeros((len(lib), len(items))), self.items[lib]
+        w = self.weights[lib][:, pos] * x.data[:, None]
+        return np.where(inside[None, :], w, 0.0), self.items[lib]
+
+    def because(
+        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
+    ) -> list[list[int]]:
+        contrib, cols = self.contributions(strength_row, items)
+        if contrib.size == 0:
             return [[] for _ in items]
-        contrib = np.where(inside[None, :], self.weights[lib][:, pos], 0.0)
-        return _top_contributors(contrib, self.items[lib], k)
+        return _top_contributors(contrib, cols, k)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"ease_items": self.items, "ease_weights": self.weights}
+        return {
+            "ease_items": self.items,
+            "ease_weights": self.weights,
+            **self.confidence.arrays("ease_"),
+        }
 
     def meta(self) -> dict[str, Any]:
-        return {"lambda": self.lam, "max_items": self.max_items}
+        return {
+            "lambda": self.lam,
+            "max_items": self.max_items,
+            "lambda_effective": self.lambda_effective,
+            "confidence": self.confidence.meta(),
+        }
 
     @classmethod
     def restore(
         cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_users: int, n_items: int
     ) -> EASEModel:
         model = cls(float(meta["lambda"]), int(meta["max_items"]))
+        if "confidence" in meta:  # models saved before BM25 input were binary
+            model.confidence = Confidence.restore(meta["confidence"], arrays, "ease_")
+            model.lambda_effective = float(meta["lambda_effective"])
+        if model.confidence.weighting == "bm25":
+            _require(arrays, "ease_bm25_length_norm", (n_items,))
         items = _require(arrays, "ease_items", (None,))
         if len(items) and (items.min() < 0 or items.max() >= n_items):
             raise ModelError("The saved EASE item list is inconsistent; it will be retrained.")
@@ -499,20 +564,206 @@ class EASEModel(Model):
         return model
 
 
+def _spd_inverse(a: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite float64 matrix, overwriting ``a``.
+
+    LAPACK ``potrf`` + ``potri`` (n^3 flops; a general inverse is 2 n^3), then the upper
+    triangle mirrored. Raises ModelError when ``a`` is not positive definite.
+    """
+    from scipy.linalg import lapack
+
+    n = a.shape[0]
+    if n == 0:
+        return a
+    a = np.asfortranarray(a)
+    c, info = lapack.dpotrf(a, lower=False, clean=False, overwrite_a=True)
+    if info == 0:
+        c, info = lapack.dpotri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        raise ModelError(f"EASE's Gram matrix is not positive definite (LAPACK info {info}).")
+    upper = np.triu(c)
+    upper += np.triu(c, 1).T
+    return upper
+
+
+def _zscore(s: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Per-row (per-user) standard scores of a dense block, float32.
+
+    Statistics over the ``valid`` columns only (all when None); other columns get the row's
+    lowest valid standard score, so they rank after every scored item. A constant row gives
+    zeros rather than dividing by zero.
+    """
+    v = s if valid is None else s[:, valid]
+    mean = v.mean(axis=1, keepdims=True, dtype=np.float64)
+    std = v.std(axis=1, keepdims=True, dtype=np.float64)
+    std[std <= 1e-12] = 1.0
+    if valid is None:
+        return ((s - mean) / std).astype(np.float32)
+    out = np.empty(s.shape, dtype=np.float32)
+    z = ((v - mean) / std).astype(np.float32)
+    out[:] = z.min(axis=1, keepdims=True) if z.shape[1] else 0.0
+    out[:, valid] = z
+    return out
+
+
+# -- blend --------------------------------------------------------------------------------------
+
+
+class BlendModel(Model):
+    """ALS and EASE (BM25 input), scores standardised per user and mixed:
+    ``w * z(ALS) + (1 - w) * z(EASE)`` with ``w = params.blend_weight``.
+
+    Standardising per user puts the two scales (dot products vs. regression weights) on one
+    footing before mixing, as score-level ensembles of recommenders usually do; both parts are
+    fitted on the same strengths with their own preprocessing, and fold-in is each part's own
+    (ALS's least-squares solve, EASE's product). "Because you watched" mixes the parts'
+    contributions with the same weights and scales.
+    """
+
+    kind = "blend"
+
+    def __init__(self, params: ModelParams | None = None, *, track_loss: bool = False) -> None:
+        self.params = params or ModelParams()
+        self.weight = float(self.params.blend_weight)
+        self.als = ALSModel(self.params, track_loss=track_loss)
+        self.ease = _ease(self.params)
+        self._valid: np.ndarray | None = None
+        """EASE's scored columns (None: all), set by ``prepare``."""
+        self._last: tuple[sp.csr_matrix, tuple[float, float]] | None = None
+        """The last single user scored and their score scales, reused by ``because`` (an
+        identity check, so a different user or a concurrent caller just recomputes)."""
+
+    def fit(
+        self,
+        strength: sp.csr_matrix,
+        progress: Progress | None = None,
+        cancel: CancelEvent | None = None,
+    ) -> None:
+        self.n_users, self.n_items = strength.shape
+        total = self.params.iterations + 1
+
+        def als_progress(done: int, _total: int, loss: float | None = None) -> None:
+            if progress is not None:
+                progress(done, total, loss)
+
+        self.als.fit(strength, als_progress, cancel)
+        self.ease.fit(strength, None, cancel)
+        self.prepare()
+        if progress is not None:
+            progress(total, total, None)
+
+    def prepare(self) -> None:
+        self.als.prepare()
+        valid = np.zeros(self.ease.n_items, dtype=bool)
+        valid[self.ease.items] = True
+        self._valid = None if valid.all() else valid
+
+    def _parts(
+        self, strength_rows: sp.csr_matrix, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self.als.scores(strength_rows, rows), self.ease.scores(strength_rows)
+
+    def _scales(self, a: np.ndarray, e: np.ndarray) -> tuple[float, float]:
+        """One user's standard deviations of the ALS and EASE scores (as :func:`_zscore`)."""
+        v = e if self._valid is None else e[:, self._valid]
+        sa, se = float(a.std(dtype=np.float64)), float(v.std(dtype=np.float64))
+        return (sa if sa > 1e-12 else 1.0), (se if se > 1e-12 else 1.0)
+
+    def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
+        a, e = self._parts(strength_rows, rows)
+        if a.shape[0] == 1:  # the recommend path: ``because`` for this user follows
+            self._last = (strength_rows, self._scales(a, e))
+        return blend_scores(a, e, self.weight, self._valid)
+
+    def because(
+        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
+    ) -> list[list[int]]:
+        if len(items) == 0:
+            return []
+        last = self._last
+        if last is not None and last[0] is strength_row:  # scored just before: same scales
+            sa, se = last[1]
+        else:
+            sa, se = self._scales(*self._parts(strength_row, None))
+        ca, cols_a = self.als.contributions(strength_row, items)
+        ce, cols_e = self.ease.contributions(strength_row, items)
+        cols = np.union1d(cols_a, cols_e)
+        if len(cols) == 0:
+            return [[] for _ in items]
+        contrib = np.zeros((len(cols), len(items)))
+        contrib[np.searchsorted(cols, cols_a)] += self.weight / sa * ca
+        contrib[np.searchsorted(cols, cols_e)] += (1.0 - self.weight) / se * ce
+        return _top_contributors(contrib, cols, k)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {**self.als.arrays(), **self.ease.arrays()}
+
+    def meta(self) -> dict[str, Any]:
+        return {"weight": self.weight, "als": self.als.meta(), "ease": self.ease.meta()}
+
+    @classmethod
+    def restore(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_users: int, n_items: int
+    ) -> BlendModel:
+        params = ModelParams(**meta["params"])
+        model = cls(params)
+        model.weight = float(meta["weight"])
+        als_meta = {**meta["als"], "params": meta["params"]}
+        model.als = ALSModel.restore(als_meta, arrays, n_users, n_items)
+        model.ease = EASEModel.restore(meta["ease"], arrays, n_users, n_items)
+        model.n_users, model.n_items = n_users, n_items
+        return model
+
+
+def blend_scores(
+    als: np.ndarray, ease: np.ndarray, weight: float, ease_valid: np.ndarray | None = None
+) -> np.ndarray:
+    """``weight * z(als) + (1 - weight) * z(ease)``, standardised per row (user), float32.
+
+    ``ease_valid`` marks EASE's scored columns (None: all); see :func:`_zscore`. Exposed so
+    tuning can try many weights on one pair of score blocks.
+    """
+    return weight * _zscore(als) + (1.0 - weight) * _zscore(ease, ease_valid)
+
+
+def _ease(p: ModelParams, *, binary: bool = False) -> EASEModel:
+    if binary:
+        return EASEModel(lam=p.ease_binary_lambda, max_items=p.ease_max_items, weighting="binary")
+    return EASEModel(
+        lam=p.ease_lambda,
+        max_items=p.ease_max_items,
+        weighting=p.ease_weighting,
+        k1=p.ease_bm25_k1,
+        b=p.ease_bm25_b,
+    )
+
+
 MODEL_KINDS: dict[str, type[Model]] = {
-    m.kind: m for m in (ALSModel, PopularityModel, ItemKNNModel, EASEModel)
+    m.kind: m for m in (ALSModel, BlendModel, PopularityModel, ItemKNNModel, EASEModel)
 }
 
 
 def make_model(kind: str, params: ModelParams | None = None, *, track_loss: bool = False) -> Model:
-    """A fresh, unfitted model of ``kind``; ``params`` configures ALS, EASE and item-kNN."""
+    """A fresh, unfitted model of ``kind``; ``params`` configures ALS, EASE, blend and item-kNN.
+
+    ``ease-binary`` is EASE on binary input with ``params.ease_binary_lambda`` (the evaluation
+    baseline; it is saved as kind ``ease``). Raises ModelError for an unknown kind.
+    """
     p = params or ModelParams()
+    if p.ease_weighting not in ("binary", "bm25"):
+        raise ModelError(f"ease_weighting must be binary or bm25, not {p.ease_weighting!r}.")
+    if not 0.0 <= p.blend_weight <= 1.0:
+        raise ModelError(f"blend_weight must be between 0 and 1, not {p.blend_weight!r}.")
     if kind == "als":
         return ALSModel(p, track_loss=track_loss)
+    if kind == "blend":
+        return BlendModel(p, track_loss=track_loss)
     if kind == "popularity":
         return PopularityModel()
     if kind == "item-knn":
         return ItemKNNModel(k=p.knn_neighbours)
     if kind == "ease":
-        return EASEModel(lam=p.ease_lambda, max_items=p.ease_max_items)
+        return _ease(p)
+    if kind == "ease-binary":
+        return _ease(p, binary=True)
     raise ModelError(f"Unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}.")

@@ -42,7 +42,7 @@ from animerec_tui.core.recommend.ranking import top_n
 from animerec_tui.core.records import Anime
 from animerec_tui.core.settings import ModelParams, Settings, Weights
 
-DEFAULT_KIND = "als"
+DEFAULT_KIND = "blend"
 TUNED_STATE_KEY = "tuned_params"
 
 
@@ -92,9 +92,15 @@ class TrainResult:
         what = (
             f"factors {p['factors']}, regularization {p['regularization']:g}, "
             f"alpha {p['alpha']:g}, iterations {p['iterations']}, {p['weighting']} weighting"
-            if self.kind == "als"
+            if self.kind in ("als", "blend")
             else self.kind
         )
+        if self.kind == "blend":
+            what = (
+                f"ALS share {p['blend_weight']:g} ({what}), EASE share "
+                f"{1 - p['blend_weight']:g} (lambda {p['ease_lambda']:g}, "
+                f"{p['ease_weighting']} input)"
+            )
         src = " (tuned defaults)" if self.tuned else ""
         return (
             f"Trained {self.kind} on {self.users:,} users x {self.anime:,} anime "
@@ -134,7 +140,7 @@ class LoadedModel:
             "stale": self.stale,
             "users": len(self.meta.user_ids),
             "anime": len(self.meta.anime_ids),
-            "params": self.meta.params if self.meta.kind == "als" else self.meta.model,
+            "params": self.meta.params if self.meta.kind in ("als", "blend") else self.meta.model,
             "retrained_because": self.retrained_because,
         }
 
@@ -536,10 +542,13 @@ def evaluate(
     k: int = 10,
     progress: Any = None,
     cancel: CancelEvent | None = None,
+    models: Sequence[str] | None = None,
 ) -> Any:
+    from animerec_tui.core.recommend.evaluate import MODELS
     from animerec_tui.core.recommend.evaluate import evaluate as _evaluate
 
-    return _evaluate(cache, settings, k=k, progress=progress, cancel=cancel)
+    rows = tuple(m for m in MODELS if m in models) if models else MODELS
+    return _evaluate(cache, settings, k=k, progress=progress, cancel=cancel, models=rows)
 
 
 def tune(
