@@ -111,3 +111,30 @@ async def test_after_a_failure_the_next_search_does_not_wait_and_ctrl_r_retries(
         await settle(pilot)
         assert not app.offline and not banner.display
         assert "1002" in [str(k.value) for k in app.screen.query_one("#results", DataTable).rows]
+
+
+async def test_fetch_dialog_counts_the_wait_and_attempts(
+    seeded_dir: Path, kitsu: FakeKitsu, open_core: Callable[[Settings], Core]
+) -> None:
+    """The fetch modal does not sit on "connecting…" while Kitsu is silent: it shows the
+    seconds waited, the deadline and the attempt, and escape still cancels it."""
+    from textual.widgets import Label
+
+    from animerec_tui.core.records import User
+    from animerec_tui.tui.screens.progress import FetchScreen
+
+    core = open_core(settings(seeded_dir, kitsu, fetch_deadline=120.0))
+    kitsu.faults = Faults(rate=1.0, kinds=("hang",))
+    app = AnimerecApp(core)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(FetchScreen(User(id="1001", name="alice")))
+
+        def detail() -> str:
+            return str(app.screen.query_one("#fetch-detail", Label).render())
+
+        await wait_until(
+            pilot, lambda: "waiting for Kitsu" in detail(), what="a counter", timeout=WAIT
+        )
+        assert "gives up at 120 s" in detail() and "attempt 1" in detail(), detail()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, FetchScreen), what="cancel")

@@ -55,7 +55,17 @@ class FetchScreen(AnimerecModal["FetchResult | None"]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._progressed = False
+        self.set_interval(0.5, self._tick)
         self.fetch()
+
+    def _tick(self) -> None:
+        """Until the first page arrives, say how long Kitsu has been waited for and how many
+        attempts it took (``network.fetch_deadline`` bounds it): a silent "connecting…" for a
+        minute looks stuck."""
+        wait = self.core.connectivity.wait
+        if not self._progressed and wait is not None and wait.what == "fetch":
+            self.query_one("#fetch-detail", Label).update(inert(wait.describe()))
 
     @work(group="fetch", exclusive=True, exit_on_error=False, name="fetch")
     async def fetch(self) -> FetchResult:
@@ -67,6 +77,7 @@ class FetchScreen(AnimerecModal["FetchResult | None"]):
         return await self.core.fetch(self.user.id, refresh=self.incremental, progress=progress)
 
     def on_fetch_progress(self, message: FetchProgress) -> None:
+        self._progressed = True
         bar = self.query_one("#fetch-bar", ProgressBar)
         bar.update(total=message.entries_total, progress=message.entries_done)
         entries = f"{message.entries_done:,}"
