@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="new users to cache (default 100)",
     )
 
-    p = add("train", "Train the ALS model on the cached population and save it.")
+    p = add("train", "Train the recommender (ALS + EASE blend) on the cached population; save it.")
     p.add_argument("--factors", type=_setting("model", "factors", int), help="latent factors")
     p.add_argument(
         "--regularization",

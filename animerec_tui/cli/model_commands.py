@@ -117,7 +117,7 @@ def _ensure_model(core: Core, show: bool) -> Any:
         def on_progress(done: int, total: int, loss: float | None = None) -> None:
             bar.update(
                 task,
-                description="Training ALS",
+                description="Training",
                 completed=done,
                 total=total,
                 info=f"loss {loss:.4g}" if loss is not None else "",

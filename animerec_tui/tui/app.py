@@ -51,7 +51,7 @@ class AnimerecApp(App[int]):
             "train",
             "Train",
             id="train",
-            tooltip="Train the ALS model (parameters, progress, loss) or load the saved one",
+            tooltip="Train the model (parameters, progress, loss) or load the saved one",
         ),
         Binding(
             "f4",

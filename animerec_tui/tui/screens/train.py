@@ -1,4 +1,5 @@
-"""Train (or load) the ALS model, with a progress bar per iteration and the loss plotted.
+"""Train (or load) the model (ALS blended with EASE by default), with a progress bar per
+ALS iteration and the loss plotted.
 
 Two uses: the search flow pushes it in *auto* mode (load the saved model, or train one with the
 effective parameters when none exists) and dismisses with the loaded model; F3 opens it in
@@ -63,7 +64,7 @@ class TrainScreen(AnimerecModal[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            title = "Preparing the recommender" if self.auto else "Train the ALS model"
+            title = "Preparing the recommender" if self.auto else "Train the model"
             yield Label(title, classes="title", id="train-title")
             yield Label("reading the saved model…", id="model-status")
             with Horizontal(id="train-form"):
@@ -139,7 +140,7 @@ class TrainScreen(AnimerecModal[Any]):
 
     def on_train_progress(self, message: TrainProgress) -> None:
         if self.auto and message.iteration <= 1:
-            self.query_one("#train-title", Label).update("Training the ALS model")
+            self.query_one("#train-title", Label).update("Training the model")
             self.query_one("#model-status", Label).update(
                 "No usable saved model: training one on the cached population."
             )
