@@ -450,3 +450,38 @@ async def test_batched_libraries_equal_one_by_one(server: FakeKitsu, dataset: Da
         not set(q["filter[userId]"].split(",")) & set(no_favs) for q in fav_queries
     )
     assert len(batch_log) < len(big)  # fewer requests than users
+
+
+def test_a_gateway_failure_is_kitsus_state_not_the_users(tmp_path: Path) -> None:
+    """A 503 from Kitsu's gateway (or no answer) says nothing about the user whose library was
+    asked for: the crawl stops with its progress saved (exit 1) and remembers nobody as
+    failing, so the next crawl, with Kitsu back, fetches that user too."""
+    ds = Dataset(seed=9)
+    ds.add_anime(n=40)
+    ds.add_user(id=SEED_USER, name="alice", slug="alice", entries=ds_visible(ds), favorites=3)
+    ds.add_population(n_users=12, first_id=5000, min_entries=5, max_entries=25)
+    victim = "5003"
+    with FakeKitsu(ds, latency=0.0) as server:
+        real_handle = server.api.handle
+        down = {"on": True}
+
+        def handle(raw_path: str, accept: str | None, host: str) -> tuple[int, bytes]:
+            query = parse_qs(urlsplit(raw_path).query)
+            owners = ",".join(query.get("filter[userId]", [])).split(",")
+            if down["on"] and urlsplit(raw_path).path.endswith("/library-entries"):
+                if victim in owners:
+                    return 503, b"<html><body>503 Service Temporarily Unavailable</body></html>"
+            return real_handle(raw_path, accept, host)
+
+        server.api.handle = handle  # type: ignore[method-assign]
+        cache = _cli_cache(tmp_path)
+        args = ["crawl", "--around", "alice", "--max-users", "100", "--json"]
+        done = run_cli(cache, server.url, *args)
+        assert done.returncode == 1, done.stdout
+        with Cache(cache / "animerec.sqlite3") as db:
+            assert victim not in (db.get_state(FAILED_KEY) or [])
+        down["on"] = False
+        again = run_cli(cache, server.url, *args)
+        assert again.returncode == 0, again.stderr
+        with Cache(cache / "animerec.sqlite3") as db:
+            assert victim in _crawled(db)

@@ -122,8 +122,33 @@ async def test_describe_with_kitsu_unreachable_goes_offline_and_keeps_the_cache(
     core = _core(tmp_path, closed_port_url())
     ids = core.cache.undescribed_anime(["1", "5", "6"])
     assert await core.describe(ids) == 0
-    assert core.went_offline
+    assert core.offline and core.connectivity.status().state == "cooling"
     assert core.cache.undescribed_anime(ids) == ids  # nothing marked withheld for it
+    core.close()
+
+
+async def test_describe_waits_at_most_the_search_deadline_then_cools_down(
+    tmp_path: Path, kitsu: FakeKitsu
+) -> None:
+    """A Kitsu that accepts and never answers holds describing (and so recommendations) for
+    ``network.search_deadline`` at most, once: the next describe sends nothing."""
+    import time
+
+    from animerec_tui.fakekitsu import Faults
+
+    network = NetworkSettings(
+        timeout=60.0, max_attempts=3, backoff_base=0.01, backoff_max=0.02, search_deadline=1.0
+    )
+    core = Core.open(Settings(cache_dir=tmp_path, api_url=kitsu.url, network=network))
+    ids = core.cache.undescribed_anime(["1", "5", "6"])
+    kitsu.faults = Faults(rate=1.0, kinds=("hang",))
+    started = time.monotonic()
+    assert await core.describe(ids) == 0
+    assert time.monotonic() - started < 10
+    assert core.offline
+    asked = kitsu.requests
+    assert await core.describe(ids) == 0
+    assert kitsu.requests == asked  # cooling down: not asked again
     core.close()
 
 

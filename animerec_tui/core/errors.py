@@ -55,9 +55,10 @@ class AmbiguousUser(BadInput):
 class KitsuUnavailable(AnimerecError):
     """Kitsu could not be reached (after retries) or kept failing.
 
-    ``answered`` is True when every try got an HTTP error status from Kitsu itself (5xx,
-    429): Kitsu is up and this one request keeps failing (one user's library, say), so it is
-    no reason to take Kitsu as unreachable for the next user or action.
+    ``answered`` is True when every try got an HTTP 500 or 429 from Kitsu itself: Kitsu is up
+    and this one request keeps failing (one user's library, say), so it is no reason to take
+    Kitsu as unreachable for the next user or action. 502/503/504 (its gateway: Kitsu down),
+    no answer in time, refused connections and answers that are not Kitsu's leave it False.
     """
 
     def __init__(self, detail: str = "", *, answered: bool = False) -> None:

@@ -40,10 +40,6 @@ REFRESH_OVERLAP = timedelta(minutes=10)
 was being read are asked for again (an upsert), never lost."""
 
 
-DESCRIBE_SECONDS = 15.0
-"""The most :meth:`Core.describe` waits for Kitsu: describing is an extra, not the answer."""
-
-
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -313,10 +309,7 @@ class Core:
             # app/resources/library_entry_resource.rb), so the watermark is Kitsu's clock:
             # the newest updatedAt seen (or its Date header), never this machine's clock
             since = before(state.watermark, REFRESH_OVERLAP)
-            total, changes = await asyncio.gather(
-                client.library_count(user.id),
-                client.fetch_library(user, since=since, progress=progress),
-            )
+            total, changes = await client.library_changes(user, since, progress)
             try:
                 self.cache.merge_library(changes, synced_at=synced_at, total_entries=total)
                 return "incremental"
@@ -335,22 +328,26 @@ class Core:
         ``/anime?filter[id]=...``, 20 a request. An anime Kitsu does not return is one it hides
         from anonymous readers (AnimePolicy::Scope: adult) and is marked withheld, so no filter
         shows it again. Returns how many anime the cache learned about (described or
-        withheld); 0 when offline or when every one was already described. Kitsu being
-        unreachable is not an error here (the cache's titles still do): the core goes offline.
+        withheld); 0 when offline, cooling down, or when every one was already described.
+        Kitsu being unreachable is not an error here (the cache's titles still do): it starts
+        the cool-down like any other action, and the whole describe waits at most
+        ``network.search_deadline`` seconds (it runs before recommendations are shown).
         """
-        if self.offline:
+        if not self.connectivity.may_ask():
             return 0
         wanted = self.cache.undescribed_anime(anime_ids)
         if not wanted:
             return 0
+        budget = self.settings.network.search_deadline
         try:
-            async with asyncio.timeout(DESCRIBE_SECONDS), self.client() as client:
-                found = await client.anime_by_ids(wanted)
-        except KitsuUnavailable:
-            self.went_offline = True
+            async with self.client() as client:
+                with self.connectivity.waiting("describe", budget) as wait, client.bounded(
+                    budget, wait
+                ):
+                    found = await client.anime_by_ids(wanted)
+        except KitsuUnavailable as exc:
+            self._unreachable(exc)
             return 0
-        except TimeoutError:
-            return 0  # a slow Kitsu must not hold recommendations the cache can already show
         except (BadResponse, KitsuRequestRejected):
             return 0  # a Kitsu answer we cannot use: keep what the cache says
         described = self.cache.describe_anime(found, described_at=utc_now())

@@ -128,8 +128,9 @@ class _Retry(Exception):
 
     def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
         super().__init__(detail)
-        # "connect" (never connected), "unavailable" (network, timeout), "server" (Kitsu
-        # answered 5xx / 429), "body" (JSON cut off) or "not-kitsu" (not a JSON:API document)
+        # "connect" (never connected), "unavailable" (network, timeout, 502/503/504),
+        # "server" (Kitsu answered 500 or 429), "body" (JSON cut off) or "not-kitsu" (an
+        # answer that is not a JSON:API document)
         self.kind = kind
         self.detail = detail
         self.retry_after = retry_after
@@ -141,8 +142,8 @@ class _Tries:
 
     attempts: int = 0
     last: str = ""
-    last_kind: str = ""
-    """The last failure's kind; ``server``: Kitsu answered an HTTP error status."""
+    answered: bool = True
+    """Every failed try so far was Kitsu itself answering 500 or 429 (kind ``server``)."""
 
     def gave_up(self, url: str, why: str | None = None) -> str:
         tried = f"after {self.attempts} attempt{'s' if self.attempts != 1 else ''}"
@@ -335,8 +336,7 @@ class KitsuClient:
                 return await self._tries(path, params, tries, budget)
         except TimeoutError:
             raise KitsuUnavailable(
-                tries.gave_up(self.shown_url, f"no answer within {budget.seconds:g} s in all"),
-                answered=tries.last_kind == "server",
+                tries.gave_up(self.shown_url, f"no answer within {budget.seconds:g} s in all")
             ) from None
 
     async def _tries(
@@ -353,7 +353,8 @@ class KitsuClient:
                 async with self._semaphore:
                     return await self._attempt(path, sent)
             except _Retry as failure:
-                tries.last, tries.last_kind = failure.detail, failure.kind
+                tries.last = failure.detail
+                tries.answered = tries.answered and failure.kind == "server"
                 if budget is not None and budget.wait is not None:
                     budget.wait.attempt_failed(failure.detail)
                 if tries.attempts >= attempts:
@@ -382,7 +383,7 @@ class KitsuClient:
                 self._page_caps[path] = size  # later pages of this crawl use it too
                 shrunk = True
                 tries.attempts -= 1  # the downgrade is a correction, not a failure
-        raise KitsuUnavailable(tries.gave_up(self.shown_url), answered=tries.last_kind == "server")
+        raise KitsuUnavailable(tries.gave_up(self.shown_url), answered=tries.answered)
 
     async def _attempt(self, path: str, params: dict[str, str]) -> JsonObject:
         # httpx's timeouts bound each connect, write and read, not the whole answer: a body
@@ -413,7 +414,10 @@ class KitsuClient:
         status = response.status_code
         if is_retryable_status(status):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise _Retry("server", f"HTTP {status}", retry_after)
+            # 500 (an error in Kitsu's code for this request) and 429 (slow down) come from
+            # Kitsu itself, up and answering; 502/503/504 are its gateway saying it is down
+            kind = "server" if status in (429, 500) else "unavailable"
+            raise _Retry(kind, f"HTTP {status}", retry_after)
         media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         shown = one_line(media or "no content type", 60)
         if 200 <= status < 300:
@@ -681,6 +685,21 @@ class KitsuClient:
             "page[limit]": "1",
         }
         return jsonapi.meta_count(await self._get("library-entries", params))
+
+    async def library_changes(
+        self,
+        user: User,
+        since: str,
+        progress: Callable[[LibraryProgress], None] | None = None,
+    ) -> tuple[int, Library]:
+        """An incremental refresh's two questions at once: (:meth:`library_count`, the
+        entries changed since ``since`` as a :class:`Library`). If either fails the other is
+        cancelled (no request outlives the client) and that error is raised."""
+        count, changes = await _gather(
+            [self.library_count(user.id), self.fetch_library(user, since=since, progress=progress)]
+        )
+        assert isinstance(count, int) and isinstance(changes, Library)
+        return count, changes
 
     async def anime_entries(
         self, anime_id: str, limit: int = 500, offset: int = 0

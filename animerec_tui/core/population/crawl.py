@@ -159,6 +159,11 @@ def crawl_client(settings: Settings, **kwargs: Any) -> KitsuClient:
     )
 
 
+def _users_fault(exc: AnimerecError) -> bool:
+    """Whether Kitsu answered this failure itself (so it may be the user's, not Kitsu's)."""
+    return not isinstance(exc, KitsuUnavailable) or exc.answered
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -468,10 +473,17 @@ class _Crawl:
             await self.client.user_count()
 
     async def _libraries(self, users: list[User]) -> tuple[dict[str, Library], dict[str, str]]:
-        """The users' libraries, and ``{user id: error}`` for those Kitsu fails for good."""
+        """The users' libraries, and ``{user id: error}`` for those Kitsu fails for good.
+
+        Only a failure Kitsu itself answered (a 4xx, a document we cannot read, a 500 every
+        time: ``KitsuUnavailable.answered``) can be the user's; no answer in time, a refused
+        connection or a gateway's 503 is Kitsu's state and is raised, the batch stays queued.
+        """
         try:
             return await self.client.fetch_libraries(users), {}
         except (KitsuUnavailable, KitsuRequestRejected, BadResponse) as exc:
+            if not _users_fault(exc):
+                raise
             first_error = exc
         await self._kitsu_answers()  # Kitsu is down: the whole batch stays queued
         if len(users) == 1:
@@ -482,6 +494,8 @@ class _Crawl:
             try:
                 libraries.update(await self.client.fetch_libraries([user]))
             except (KitsuUnavailable, KitsuRequestRejected, BadResponse) as exc:
+                if not _users_fault(exc):
+                    raise
                 failures[user.id] = _reason(exc)
         if failures and not libraries:
             await self._kitsu_answers()  # still answering: then these users are the problem
