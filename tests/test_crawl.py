@@ -468,9 +468,9 @@ def test_a_gateway_failure_is_kitsus_state_not_the_users(tmp_path: Path) -> None
         def handle(raw_path: str, accept: str | None, host: str) -> tuple[int, bytes]:
             query = parse_qs(urlsplit(raw_path).query)
             owners = ",".join(query.get("filter[userId]", [])).split(",")
-            if down["on"] and urlsplit(raw_path).path.endswith("/library-entries"):
-                if victim in owners:
-                    return 503, b"<html><body>503 Service Temporarily Unavailable</body></html>"
+            library = urlsplit(raw_path).path.endswith("/library-entries")
+            if down["on"] and library and victim in owners:
+                return 503, b"<html><body>503 Service Temporarily Unavailable</body></html>"
             return real_handle(raw_path, accept, host)
 
         server.api.handle = handle  # type: ignore[method-assign]

@@ -341,8 +341,9 @@ class Core:
         budget = self.settings.network.search_deadline
         try:
             async with self.client() as client:
-                with self.connectivity.waiting("describe", budget) as wait, client.bounded(
-                    budget, wait
+                with (
+                    self.connectivity.waiting("describe", budget) as wait,
+                    client.bounded(budget, wait),
                 ):
                     found = await client.anime_by_ids(wanted)
         except KitsuUnavailable as exc:
