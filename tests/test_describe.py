@@ -219,6 +219,8 @@ async def test_population_says_what_the_model_learned_from(
     newest = max(catalogue.anime[e["animeId"]]["startDate"] for e in catalogue.entries["1001"])
     origin = provenance(core.cache)
     assert (origin.sample_users, origin.kitsu_users, origin.sample_only) == (756, 1, False)
+    mine = provenance(core.cache, "1001")  # alice's own library is not a Kitsu population
+    assert mine.own and mine.sample_only and "+ 1 Kitsu users (you included)" in mine.summary()
     assert origin.newest_start_date == newest
     stats = population_stats(core.cache).to_json()
     assert stats["newest_start_date"] == newest

@@ -90,3 +90,29 @@ async def test_detail_pane_is_described_from_kitsu_and_origin_is_said(
         origin = str(screen.query_one("#recs-origin", Label).render())
         assert "756 sample users (2016 MyAnimeList lists) + 0 Kitsu users" in origin
         assert "c crawls 50 Kitsu users" in origin
+
+
+async def test_a_kitsu_user_on_the_sample_alone_is_offered_the_crawl_around_them(
+    trained_dir: Path, open_core: Callable[[Settings], Core]
+) -> None:
+    """The user's own fetched library does not make the population more than the 2016 sample:
+    the recommendations screen still offers the crawl, around this user."""
+    from animerec_tui.core.recommend import service
+    from animerec_tui.tui.screens.recommendations import RecommendationsScreen
+
+    core = open_core(settings_for(trained_dir))
+    user = User(id="4242", name="fan")
+    entries = [LibraryEntry("4242", aid, "completed", id=f"e{aid}") for aid in ("1", "5", "6")]
+    core.cache.save_library(
+        Library(user, entries, [], {}), synced_at="2026-01-01T00:00:00Z", source="kitsu"
+    )
+    model = service.load(core.cache, core.settings)
+    app = make_app(core)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(RecommendationsScreen(user, model))
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.origin is not None, what="origin")  # type: ignore[attr-defined]
+        await settle(pilot)
+        origin = str(screen.query_one("#recs-origin", Label).render())
+        assert "+ 1 Kitsu users (you included)" in origin
+        assert "c crawls 50 Kitsu users around fan" in origin

@@ -24,10 +24,14 @@ class Provenance:
     kitsu_users: int
     newest_start_date: str | None
     """The newest ``startDate`` among the anime the population lists (None: none known)."""
+    own: bool = False
+    """The user asked about is one of ``kitsu_users`` (their own fetched library)."""
 
     @property
     def sample_only(self) -> bool:
-        return self.kitsu_users == 0
+        """No Kitsu user but (maybe) the one asked about: the population is the 2016 sample,
+        and a crawl around that user is what brings anything newer."""
+        return self.kitsu_users - int(self.own) <= 0
 
     def summary(self) -> str:
         """One line, e.g. "learned from 756 sample users (2016 MyAnimeList lists) + 12 Kitsu
@@ -37,15 +41,18 @@ class Provenance:
             if self.newest_start_date
             else "no anime start dates known yet"
         )
+        you = " (you included)" if self.own else ""
         return (
             f"learned from {self.sample_users:,} sample users ({SAMPLE_SOURCE}) + "
-            f"{self.kitsu_users:,} Kitsu users; {newest}"
+            f"{self.kitsu_users:,} Kitsu users{you}; {newest}"
         )
 
 
-def provenance(cache: Cache) -> Provenance:
+def provenance(cache: Cache, user_id: str | None = None) -> Provenance:
     """Counts of synced users by origin and the newest start date among their anime (two
-    aggregate queries; anime Kitsu withholds do not count)."""
+    aggregate queries; anime Kitsu withholds do not count). ``user_id``: the user the faces
+    recommend for, whose own Kitsu library does not make the population more than the
+    sample (:attr:`Provenance.own`)."""
     rows = cache.query(
         "SELECT u.sample, COUNT(*) FROM users u JOIN sync_state s USING (uid) GROUP BY u.sample"
     )
@@ -55,8 +62,13 @@ def provenance(cache: Cache) -> Provenance:
            WHERE a.withheld = 0 AND a.start_date IS NOT NULL AND a.start_date != ''
              AND a.id IN (SELECT e.anime_id FROM entries e JOIN sync_state s USING (uid))"""
     )[0][0]
+    state = cache.sync_state(user_id) if user_id else None
+    own = state is not None and state.source == "kitsu"
     return Provenance(
-        sample_users=counts.get(1, 0), kitsu_users=counts.get(0, 0), newest_start_date=newest
+        sample_users=counts.get(1, 0),
+        kitsu_users=counts.get(0, 0),
+        newest_start_date=newest,
+        own=own,
     )
 
 

@@ -172,7 +172,7 @@ class RecommendationsScreen(AnimerecScreen):
         planned = (
             {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
         )
-        return recs, planned, provenance(cache)
+        return recs, planned, provenance(cache, self.user.id)
 
     @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
     async def describe(self) -> None:
