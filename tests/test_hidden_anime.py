@@ -260,3 +260,28 @@ async def test_crawled_libraries_keep_hidden_entries_apart(
         assert len(library.withheld) == len(listed_hidden), user_id
     assert withheld_total > 0
     core.close()
+
+
+async def test_a_favourite_of_a_hidden_anime_is_kept_out_never_untitled(
+    tmp_path: Path, dataset: Dataset, kitsu: FakeKitsu
+) -> None:
+    """Kitsu returns and counts a favourite whatever its anime (FavoritePolicy keeps the
+    default scope) but never describes an adult anime in ``included``: the favourite is left
+    out of the library, the anime counts as adult, nothing shows as "anime N"."""
+    fav = next(f for f in dataset.favorites["1001"] if f["itemType"] == "Anime")
+    dataset.rate_adult(fav["itemId"])
+    params = {"filter[userId]": "1001", "filter[itemType]": "Anime", "include": "item"}
+    doc = httpx.get(f"{kitsu.url}/favorites", params=params).json()
+    assert fav["itemId"] in [d["relationships"]["item"]["data"]["id"] for d in doc["data"]]
+    assert fav["itemId"] not in [i["id"] for i in doc.get("included", [])]
+    core = _core(tmp_path, kitsu.url)
+    await core.fetch("alice")
+    library = core.cache.library("1001")
+    assert library is not None
+    assert fav["itemId"] not in {f.anime_id for f in library.favorites}
+    assert not [a for a in library.anime.values() if a.display_title.startswith("anime ")]
+    done = run_cli(tmp_path, kitsu.url, "library", "alice", "--json")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert fav["itemId"] not in [f["anime_id"] for f in shown["favorites"]]
+    core.close()
