@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from test_tui_support import SIZE, make_app, settings_for, settle, wait_until
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from animerec_tui.core.records import Library, User
 from animerec_tui.core.services import Core
@@ -33,6 +33,8 @@ async def test_empty_library_says_it_is_not_personal(
         await wait_until(pilot, lambda: bool(screen.recs), what="recommendations")  # type: ignore[attr-defined]
         await settle(pilot)
         status = str(screen.query_one("#recs-status", Label).render())
-        assert status.startswith("Not personal: ")
-        assert "most popular" in status
+        assert status.startswith("Not personal: the most popular anime · 20 of top 20")
         assert all(not r.because for r in screen.recs)  # type: ignore[attr-defined]
+        detail = str(screen.query_one("#detail", Static).render())
+        assert "Why: not personal: the library is empty" in detail
+        assert "Because you watched" not in detail

@@ -244,3 +244,22 @@ async def test_crawl_from_population_screen(online: Core) -> None:
         summary = next(n.message for n in app._notifications if n.message.startswith("Crawl"))
         assert "3 of 3 new users cached" in summary, summary
     assert len(online.cache.cached_user_ids()) > before
+
+
+async def test_typing_on_the_results_starts_a_new_query(online: Core) -> None:
+    """After a search the results have the keys (Enter opens); typing a name then goes to the
+    search field as a new query instead of nowhere, and Enter searches it."""
+    from textual.widgets import Input
+
+    app = make_app(online)
+    async with app.run_test(size=SIZE) as pilot:
+        await search(pilot, "alice")
+        results = app.screen.query_one("#results", DataTable)
+        assert app.focused is results
+        await pilot.press("m", "a", "l")
+        field = app.screen.query_one("#query", Input)
+        assert app.focused is field and field.value == "mal"
+        await pilot.press("enter")
+        await wait_until(
+            pilot, lambda: "1004" in [str(k.value) for k in results.rows], what="mallory"
+        )

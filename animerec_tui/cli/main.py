@@ -191,7 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--include-adult", action="store_true", help="do not hide R18/nsfw titles")
 
-    p = add("evaluate", "Held-out evaluation: ALS beside popularity, item-kNN and EASE.")
+    p = add(
+        "evaluate",
+        "Held-out evaluation: the default model beside tuned EASE (BM25 and binary), ALS, item-kNN and popularity.",
+    )
     p.add_argument("-k", type=_positive, default=10, metavar="K", help="cut-off K (default 10)")
     p.add_argument(
         "--model",

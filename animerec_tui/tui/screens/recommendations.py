@@ -238,11 +238,9 @@ class RecommendationsScreen(AnimerecScreen):
             parts.append("model is stale (F3 retrains)")
         if self.animerec.offline:
             parts.append("offline")
-        notice = getattr(self.recs, "notice", None)  # the list is not personal: say why first
-        line = " · ".join(parts)
-        self.query_one("#recs-status", Label).update(
-            f"Not personal: {notice}\n{line}" if notice else line
-        )
+        if getattr(self.recs, "notice", None):  # why: in the detail pane
+            parts.insert(0, "Not personal: the most popular anime")
+        self.query_one("#recs-status", Label).update(" · ".join(parts))
         self._update_origin()
 
     def _update_origin(self) -> None:
@@ -318,8 +316,13 @@ class RecommendationsScreen(AnimerecScreen):
             out.append("\n" + clean(anime.url), style="underline dim")
         if anime is not None and anime.genres:
             out.append("\n" + clean(", ".join(anime.genres)), style="italic")
-        out.append("\n\nBecause you watched: ", style="bold")
-        out.append(clean("; ".join(rec.because)) or "your library as a whole")
+        notice = getattr(self.recs, "notice", None)
+        if notice:  # the popularity fallback: nothing the user watched explains it
+            out.append("\n\nWhy: ", style="bold")
+            out.append(clean(f"not personal: {notice}"))
+        else:
+            out.append("\n\nBecause you watched: ", style="bold")
+            out.append(clean("; ".join(rec.because)) or "your library as a whole")
         synopsis = anime.synopsis if anime is not None else None
         out.append("\n\n")
         out.append(

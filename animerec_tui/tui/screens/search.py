@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -49,6 +49,21 @@ class SearchInput(Input):
         """
         return without_controls(value)
 
+    def start_with(self, text: str) -> None:
+        """Take the keys with ``text`` as a new query, the cursor after it (not selected, as
+        focusing would otherwise select it and the next key replace it)."""
+        self._typed = text
+        self.focus()
+
+    def on_focus(self, event: events.Focus) -> None:
+        typed, self._typed = getattr(self, "_typed", None), None
+        if typed is not None:  # after Input's own focus handler, which selects all
+            self.call_next(self._take, typed)
+
+    def _take(self, typed: str) -> None:
+        self.value = typed
+        self.cursor_position = len(typed)  # also clears the selection focusing made
+
 
 class ResultsTable(DataTable[Any]):
     """The results; Enter on a row opens that user (listed in the footer)."""
@@ -63,7 +78,7 @@ class SearchScreen(WorkerAware, Screen[None]):
 
     AUTO_FOCUS = "#query"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_search", "Edit query", id="focus-search", tooltip="Edit the query"),
+        Binding("slash", "focus_search", "New search", id="focus-search", tooltip="Edit the query"),
         Binding("escape", "focus_search", "Search", show=False),
         Binding(
             "ctrl+r",
@@ -112,6 +127,17 @@ class SearchScreen(WorkerAware, Screen[None]):
 
     def action_focus_search(self) -> None:
         self.query_one("#query", Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the results have the keys starts a new query with that text, instead
+        of the keys going nowhere."""
+        if not isinstance(self.focused, ResultsTable) or not event.is_printable:
+            return
+        if event.character is None or event.character == "/":
+            return
+        self.query_one("#query", SearchInput).start_with(event.character)
+        event.stop()
+        event.prevent_default()
 
     def action_retry_kitsu(self) -> None:
         """Explicit retry: end the cool-down and search the current query again."""
