@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "evaluate",
-        "Held-out evaluation: the default model beside tuned EASE (BM25 and binary), ALS, item-kNN and popularity.",
+        "Held-out evaluation: the default model beside tuned EASE (BM25, binary), ALS, "
+        "item-kNN and popularity.",
     )
     p.add_argument("-k", type=_positive, default=10, metavar="K", help="cut-off K (default 10)")
     p.add_argument(
