@@ -630,20 +630,13 @@ class KitsuClient:
         )
         for anime_id, record in fav_anime.items():
             anime.setdefault(anime_id, record)
-        # a favourite whose anime ``include=item`` did not describe is a hidden adult anime
-        # too (AnimePolicy::Scope): kept out, like the entries, never an untitled "anime N"
-        hidden_favorites = {f.anime_id for f in favorites.values() if f.anime_id not in anime}
-        withheld_anime = {w.anime_id for w in withheld.values() if w.anime_id} | hidden_favorites
-        return Library(
-            user=user,
-            entries=_sort_entries(entries.values()),
-            favorites=_sort_favorites(
-                f for f in favorites.values() if f.anime_id not in hidden_favorites
-            ),
-            anime=dict(sorted(anime.items(), key=lambda kv: int(kv[0]))),
+        return _library(
+            user,
+            entries.values(),
+            withheld.values(),
+            favorites.values(),
+            anime,
             status_counts=lib0.status_counts,
-            withheld=sorted(withheld.values(), key=lambda w: (len(w.id), w.id)),
-            withheld_anime=withheld_anime,
             watermark=newest_stamp(*newest) or first_date or self.server_date,
         )
 
@@ -799,27 +792,16 @@ class KitsuClient:
                         favorites[fav.user_id].setdefault(fav.id or fav.anime_id, fav)
         libraries = {}
         for uid, user in by_id.items():
-            mine = _sort_entries(entries[uid].values())
-            # hidden adult anime are kept apart exactly as :meth:`fetch_library` keeps them
-            hidden_favorites = {
-                f.anime_id for f in favorites[uid].values() if f.anime_id not in anime
-            }
-            favs = _sort_favorites(
-                f for f in favorites[uid].values() if f.anime_id not in hidden_favorites
-            )
-            held = sorted(withheld[uid].values(), key=lambda w: (len(w.id), w.id))
-            wanted = {e.anime_id for e in mine} | {f.anime_id for f in favs}
-            libraries[uid] = Library(
-                user=user,
-                entries=mine,
-                favorites=favs,
-                anime={a: anime[a] for a in sorted(wanted, key=int) if a in anime},
+            mine = entries[uid].values()
+            stamps = [e.updated_at for e in mine] + [w.updated_at for w in withheld[uid].values()]
+            libraries[uid] = _library(
+                user,
+                mine,
+                withheld[uid].values(),
+                favorites[uid].values(),
+                anime,
                 status_counts=_status_counts(mine),
-                withheld=held,
-                withheld_anime={w.anime_id for w in held if w.anime_id} | hidden_favorites,
-                watermark=newest_stamp(
-                    *(e.updated_at for e in mine), *(w.updated_at for w in held)
-                ),
+                watermark=newest_stamp(*stamps) or self.server_date,
             )
         return libraries
 
@@ -843,6 +825,39 @@ def _status_counts(entries: Iterable[LibraryEntry]) -> dict[str, int]:
     for entry in entries:
         counts[entry.status] = counts.get(entry.status, 0) + 1
     return counts
+
+
+def _library(
+    user: User,
+    entries: Iterable[LibraryEntry],
+    withheld: Iterable[WithheldEntry],
+    favorites: Iterable[Favorite],
+    anime: dict[str, Anime],
+    *,
+    status_counts: dict[str, int],
+    watermark: str | None,
+) -> Library:
+    """One user's :class:`Library` from what their pages said, with hidden adult anime kept
+    apart: entries Kitsu linked to an anime it did not describe are ``withheld`` already
+    (:func:`jsonapi.parse_library_page`), and a favourite whose anime ``include=item`` did
+    not describe is one too (AnimePolicy::Scope): left out, never an untitled "anime N".
+    ``anime`` may describe other users' anime too (a batched page); only this user's stay."""
+    listed = _sort_entries(entries)
+    held = sorted(withheld, key=lambda w: (len(w.id), w.id))
+    faves = list(favorites)
+    hidden_favorites = {f.anime_id for f in faves if f.anime_id not in anime}
+    shown = _sort_favorites(f for f in faves if f.anime_id not in hidden_favorites)
+    wanted = {e.anime_id for e in listed} | {f.anime_id for f in shown}
+    return Library(
+        user=user,
+        entries=listed,
+        favorites=shown,
+        anime={a: anime[a] for a in sorted(wanted, key=int) if a in anime},
+        status_counts=status_counts,
+        withheld=held,
+        withheld_anime={w.anime_id for w in held if w.anime_id} | hidden_favorites,
+        watermark=watermark,
+    )
 
 
 async def _gather_two(
