@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -375,34 +375,50 @@ def test_crawl_around_60_on_the_real_request_pattern(tmp_path: Path, server: Fak
     assert summary["requests"] / 60 <= 1.6
 
 
+def _small_neighbourhood() -> Dataset:
+    """alice and a dozen users around her: each anime has fewer owners than a discovery page
+    holds, so a crawl around alice meets every one of them, whatever its seed."""
+    ds = Dataset(seed=9)
+    ds.add_anime(n=40)
+    ds.add_user(id=SEED_USER, name="alice", slug="alice", entries=ds_visible(ds), favorites=3)
+    ds.add_population(n_users=12, first_id=5000, min_entries=5, max_entries=25)
+    return ds
+
+
+def _answer_libraries_of(
+    server: FakeKitsu, user_id: str, answer: Callable[[], tuple[int, bytes] | None]
+) -> None:
+    """The fake answers ``answer()`` (status, body) to every library request that asks for
+    ``user_id``'s entries (alone or in ``filter[userId]=a,b,...``); None: as usual."""
+    real_handle = server.api.handle
+
+    def handle(raw_path: str, accept: str | None, host: str) -> tuple[int, bytes]:
+        query = parse_qs(urlsplit(raw_path).query)
+        owners = ",".join(query.get("filter[userId]", [])).split(",")
+        if urlsplit(raw_path).path.endswith("/library-entries") and user_id in owners:
+            got = answer()
+            if got is not None:
+                return got
+        return real_handle(raw_path, accept, host)
+
+    server.api.handle = handle  # type: ignore[method-assign]
+
+
 def test_one_user_failing_for_good_is_skipped_and_remembered(tmp_path: Path) -> None:
     """Case crawl-one-user-500: Kitsu answers every request for one candidate's library
     with its HTML 500 page (as recorded) while all else answers. The crawl skips that user,
     finishes the others and exits 0, counting it; the next crawl never asks for it again.
 
-    The neighbourhood is small enough (each anime has fewer owners than a discovery page
-    holds) that the crawl meets every user, the broken one included, whatever its seed.
+    The neighbourhood is small enough that the crawl meets every user, the broken one too.
     """
     status, body = _recorded_answer("library-entries_user20007.http")
     assert status == 500 and b"something went wrong" in body
-    ds = Dataset(seed=9)
-    ds.add_anime(n=40)
-    ds.add_user(id=SEED_USER, name="alice", slug="alice", entries=ds_visible(ds), favorites=3)
-    ds.add_population(n_users=12, first_id=5000, min_entries=5, max_entries=25)
+    ds = _small_neighbourhood()
     bad = "20007"
     ds.add_user(id=bad, name="broken", slug=None, entries=15, favorites=2)
     others = {u for u, es in ds.entries.items() if len(es) >= 5} - {SEED_USER, bad}
     with FakeKitsu(ds, latency=0.0) as server:
-        real_handle = server.api.handle
-
-        def handle(raw_path: str, accept: str | None, host: str) -> tuple[int, bytes]:
-            query = parse_qs(urlsplit(raw_path).query)
-            owners = ",".join(query.get("filter[userId]", [])).split(",")
-            if urlsplit(raw_path).path.endswith("/library-entries") and bad in owners:
-                return status, body
-            return real_handle(raw_path, accept, host)
-
-        server.api.handle = handle  # type: ignore[method-assign]
+        _answer_libraries_of(server, bad, lambda: (status, body))
         cache = _cli_cache(tmp_path)
         args = ["crawl", "--around", "alice", "--max-users", "100", "--json"]
         done = run_cli(cache, server.url, *args)
@@ -456,24 +472,11 @@ def test_a_gateway_failure_is_kitsus_state_not_the_users(tmp_path: Path) -> None
     """A 503 from Kitsu's gateway (or no answer) says nothing about the user whose library was
     asked for: the crawl stops with its progress saved (exit 1) and remembers nobody as
     failing, so the next crawl, with Kitsu back, fetches that user too."""
-    ds = Dataset(seed=9)
-    ds.add_anime(n=40)
-    ds.add_user(id=SEED_USER, name="alice", slug="alice", entries=ds_visible(ds), favorites=3)
-    ds.add_population(n_users=12, first_id=5000, min_entries=5, max_entries=25)
     victim = "5003"
-    with FakeKitsu(ds, latency=0.0) as server:
-        real_handle = server.api.handle
+    with FakeKitsu(_small_neighbourhood(), latency=0.0) as server:
         down = {"on": True}
-
-        def handle(raw_path: str, accept: str | None, host: str) -> tuple[int, bytes]:
-            query = parse_qs(urlsplit(raw_path).query)
-            owners = ",".join(query.get("filter[userId]", [])).split(",")
-            library = urlsplit(raw_path).path.endswith("/library-entries")
-            if down["on"] and library and victim in owners:
-                return 503, b"<html><body>503 Service Temporarily Unavailable</body></html>"
-            return real_handle(raw_path, accept, host)
-
-        server.api.handle = handle  # type: ignore[method-assign]
+        gateway = (503, b"<html><body>503 Service Temporarily Unavailable</body></html>")
+        _answer_libraries_of(server, victim, lambda: gateway if down["on"] else None)
         cache = _cli_cache(tmp_path)
         args = ["crawl", "--around", "alice", "--max-users", "100", "--json"]
         done = run_cli(cache, server.url, *args)

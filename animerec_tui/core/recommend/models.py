@@ -161,7 +161,26 @@ def _require(arrays: dict[str, np.ndarray], name: str, shape: tuple[int | None, 
 # -- ALS ----------------------------------------------------------------------------------------
 
 
-class ALSModel(Model):
+class _ExplainedByContributions(Model):
+    """A model whose "because" names the library items that contribute most to each
+    recommended item's score (:meth:`contributions`): ALS and EASE."""
+
+    @abstractmethod
+    def contributions(
+        self, strength_row: sp.csr_matrix, items: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(contributions: library items x ``items``, the library columns)."""
+
+    def because(
+        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
+    ) -> list[list[int]]:
+        contrib, cols = self.contributions(strength_row, items)
+        if contrib.size == 0:
+            return [[] for _ in items]
+        return _top_contributors(contrib, cols, k)
+
+
+class ALSModel(_ExplainedByContributions):
     """implicit's CPU ALS on confidence = alpha x (strength or its BM25 weighting)."""
 
     kind = "als"
@@ -272,14 +291,6 @@ class ALSModel(Model):
         factor = scipy.linalg.cho_factor(a)
         w = scipy.linalg.cho_solve(factor, self.item_factors[items].astype(np.float64).T)
         return (yu @ w) * c[:, None], cols
-
-    def because(
-        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
-    ) -> list[list[int]]:
-        contrib, cols = self.contributions(strength_row, items)
-        if contrib.size == 0:
-            return [[] for _ in items]
-        return _top_contributors(contrib, cols, k)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -420,7 +431,7 @@ class ItemKNNModel(Model):
 # -- EASE ---------------------------------------------------------------------------------------
 
 
-class EASEModel(Model):
+class EASEModel(_ExplainedByContributions):
     """EASE (Steck 2019): closed-form item-item weights B = I - P diag(1/diag(P)), P = (X'X+lI)^-1.
 
     ``X`` is the binary matrix (Steck's original) or, with ``weighting="bm25"``, the BM25
@@ -521,14 +532,6 @@ class EASEModel(Model):
             return np.zeros((len(lib), len(items))), self.items[lib]
         w = self.weights[lib][:, pos] * x.data[:, None]
         return np.where(inside[None, :], w, 0.0), self.items[lib]
-
-    def because(
-        self, strength_row: sp.csr_matrix, items: np.ndarray, k: int = 3
-    ) -> list[list[int]]:
-        contrib, cols = self.contributions(strength_row, items)
-        if contrib.size == 0:
-            return [[] for _ in items]
-        return _top_contributors(contrib, cols, k)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {
