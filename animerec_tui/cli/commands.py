@@ -225,8 +225,7 @@ def _print_library(core: Core, args: argparse.Namespace, result: Any) -> None:
         favs = ", ".join(_title(lib.anime, f.anime_id) for f in lib.favorites)
         out.print(inert("Favourites: " + favs))
     if lib.withheld:
-        n = len(lib.withheld)
-        out.print(inert(f"{n} hidden adult title{'s' if n != 1 else ''} (Kitsu hides them)"))
+        out.print(inert(f"{lib.hidden_note} (Kitsu hides them)"))
 
 
 def _title(anime: dict[str, Any], anime_id: str) -> str:

@@ -6,6 +6,8 @@ Optional fields are ``None`` when Kitsu sends null or omits them.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -155,3 +157,14 @@ class Library:
     watermark: str | None = None
     """Kitsu's clock for the next ``filter[since]``: the newest ``updatedAt`` seen (or the
     ``Date`` header when there was none), ISO-8601; never the local clock."""
+
+    @property
+    def hidden_note(self) -> str:
+        """``"N hidden adult titles"`` (or ``""``): how the faces say Kitsu withheld some."""
+        n = len(self.withheld)
+        return f"{n:,} hidden adult title{'s' if n != 1 else ''}" if n else ""
+
+
+def count_statuses(entries: Iterable[LibraryEntry]) -> dict[str, int]:
+    """Entries per status, zero statuses left out (as Kitsu's ``meta.statusCounts``)."""
+    return dict(Counter(e.status for e in entries))

@@ -32,6 +32,7 @@ from animerec_tui.core.records import (
     Status,
     User,
     WithheldEntry,
+    count_statuses,
 )
 from animerec_tui.core.timestamps import newest_stamp
 
@@ -672,9 +673,7 @@ class Cache:
             )
         ]
         ids = {e.anime_id for e in entries} | {f.anime_id for f in favs}
-        counts: dict[str, int] = {}
-        for e in entries:
-            counts[e.status] = counts.get(e.status, 0) + 1
+        counts = count_statuses(entries)
         withheld = [
             WithheldEntry(
                 user_id=user_id,

@@ -53,7 +53,15 @@ from animerec_tui.core.kitsu import jsonapi
 from animerec_tui.core.kitsu.jsonapi import JsonObject, one_line
 from animerec_tui.core.kitsu.retry import is_retryable_status, max_page_size, parse_retry_after
 from animerec_tui.core.kitsu.retry import retry_delay as _retry_delay
-from animerec_tui.core.records import Anime, Favorite, Library, LibraryEntry, User, WithheldEntry
+from animerec_tui.core.records import (
+    Anime,
+    Favorite,
+    Library,
+    LibraryEntry,
+    User,
+    WithheldEntry,
+    count_statuses,
+)
 from animerec_tui.core.settings import USER_AGENT, NetworkSettings
 from animerec_tui.core.timestamps import iso_z, newest_stamp
 
@@ -800,7 +808,7 @@ class KitsuClient:
                 withheld[uid].values(),
                 favorites[uid].values(),
                 anime,
-                status_counts=_status_counts(mine),
+                status_counts=count_statuses(mine),
                 watermark=newest_stamp(*stamps) or self.server_date,
             )
         return libraries
@@ -817,14 +825,6 @@ CRAWL_USER_FIELDS = (
 OWNER_FIELDS = "name"
 """The smallest ``fields[users]`` (Kitsu refuses an empty one): for ``include=user`` asked only
 for the linkage that says whose entry or favourite a row is."""
-
-
-def _status_counts(entries: Iterable[LibraryEntry]) -> dict[str, int]:
-    """Entries per status, zero statuses left out (as Kitsu's ``meta.statusCounts``)."""
-    counts: dict[str, int] = {}
-    for entry in entries:
-        counts[entry.status] = counts.get(entry.status, 0) + 1
-    return counts
 
 
 def _library(

@@ -34,8 +34,7 @@ FILTERS: tuple[str | None, ...] = (None, *STATUSES)
 
 def hidden_note(library: Library) -> str:
     """`` · N hidden adult titles`` when Kitsu withheld some of the library's anime."""
-    n = len(library.withheld)
-    return f" · {n:,} hidden adult title{'s' if n != 1 else ''}" if n else ""
+    return f" · {library.hidden_note}" if library.withheld else ""
 
 
 class LibraryScreen(AnimerecScreen):
