@@ -214,13 +214,13 @@ def test_crawl_and_fetch_under_random_mixed_faults(
     """30% of requests fail with a random kind (fixed seed): still complete data."""
     write_settings(cache, attempts=10)
     kitsu.faults = Faults(rate=0.3, kinds=FAULT_KINDS, seed=6, slow_seconds=SLOW)
-    done = run(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "4", "--json")
+    done = run(cache, kitsu.url, "crawl", "--around", "alice", "--max-users", "12", "--json")
     no_traceback(done)
     assert done.returncode == 0, done.stderr
     done2 = run(cache, kitsu.url, "fetch", "sam", "1003", "mallory", "--json")
     no_traceback(done2)
     assert done2.returncode == 0, done2.stderr
-    assert len(kitsu.faults.injected) >= 5
+    assert len(kitsu.faults.injected) >= 5, kitsu.faults.injected
     kitsu.faults = None
     [summary] = json_lines(done)
     for uid in ["1001", "1002", "1003", "1004", *summary["user_ids"]]:
