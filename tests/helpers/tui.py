@@ -1,0 +1,101 @@
+"""Helpers for the TUI tests: settings, waiting on a pilot, reading tables, making the app.
+
+The cache fixtures these build on are in ``tests/tui/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from animerec_tui.core.services import Core
+from animerec_tui.core.settings import ModelParams, NetworkSettings, Settings
+from animerec_tui.tui.app import AnimerecApp
+
+SMALL_MODEL = ModelParams(factors=16, iterations=6)
+FAST_NETWORK = NetworkSettings(
+    concurrency=4, timeout=5.0, max_attempts=2, backoff_base=0.01, backoff_max=0.02
+)
+HOSTILE_NAME = "[bold]mallory[/bold] \x1b[31m"
+HOSTILE_TITLE = "[link=https://evil.example]click[/link] [red]x"
+SIZE = (120, 40)
+
+
+def settings_for(cache_dir: Path, **changes: Any) -> Settings:
+    base = Settings(cache_dir=cache_dir, offline=True, network=FAST_NETWORK, model=SMALL_MODEL)
+    return replace(base, **changes)
+
+
+def copy_template(template: Path, target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template, target, dirs_exist_ok=True)
+    return target
+
+
+def sample_query(core: Core) -> str:
+    """A sample user with a decent library, found the same way every run."""
+    rows = core.cache.query(
+        """SELECT u.id FROM users u JOIN sync_state s USING (uid)
+           WHERE u.sample = 1 ORDER BY s.entry_count DESC, u.id LIMIT 1"""
+    )
+    return str(rows[0][0])
+
+
+async def wait_until(
+    pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 30.0, what: str = ""
+) -> None:
+    """Pump the app until ``condition()`` holds (workers run while we pause)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+
+
+async def wait_for_screen(pilot: Pilot[Any], screen_id: str, timeout: float = 30.0) -> None:
+    await wait_until(pilot, lambda: pilot.app.screen.id == screen_id, timeout, screen_id)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait for every worker, then let the resulting messages render."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await asyncio.sleep(0)
+    await pilot.pause()
+
+
+async def search(pilot: Pilot[Any], query: str) -> None:
+    app = pilot.app
+    app.screen.query_one("#query").focus()
+    app.screen.query_one("#query").value = ""  # type: ignore[attr-defined]
+    await pilot.press(*query, "enter")
+    await wait_until(
+        pilot,
+        lambda: not any(w.group == "search" and w.is_running for w in app.workers),
+        what="search",
+    )
+    await settle(pilot)
+
+
+def cell_texts(table: Any, column: str) -> list[str]:
+    """The plain text shown in one column of a DataTable."""
+    out = []
+    for row_key in table.rows:
+        value = table.get_cell(row_key, column)
+        out.append(getattr(value, "plain", str(value)))
+    return out
+
+
+QUICK_EVALUATION = ("als", "popularity", "item-knn")
+"""Models for evaluation screens in tests that are not about the full comparison (EASE is slow)."""
+
+
+def make_app(core: Core, **kwargs: Any) -> AnimerecApp:
+    return AnimerecApp(core, **kwargs)
