@@ -24,6 +24,7 @@ from animerec_tui.cli.render import (
     user_json,
 )
 from animerec_tui.core.errors import AnimerecError, BadInput, Cancelled
+from animerec_tui.core.progress import FitProgress, StepProgress
 from animerec_tui.core.services import Core
 
 T = TypeVar("T")
@@ -76,9 +77,10 @@ def _train(
         label = "Tuning" if tune else f"Training {kind}"
         task = bar.add_task(label, total=None, info="")
 
-        def on_progress(done: int, total: int, loss: float | None = None) -> None:
+        def on_progress(report: FitProgress | StepProgress) -> None:
+            loss = getattr(report, "loss", None)
             info = f"loss {loss:.4g}" if loss is not None else ""
-            bar.update(task, completed=done, total=total, info=info)
+            bar.update(task, completed=report.done, total=report.total, info=info)
 
         def work(cancel: threading.Event) -> Any:
             if tune:
@@ -114,13 +116,13 @@ def _ensure_model(core: Core, show: bool) -> Any:
     with progress_bar(enabled=show) as bar:
         task = bar.add_task("Loading model", total=None, info="")
 
-        def on_progress(done: int, total: int, loss: float | None = None) -> None:
+        def on_progress(report: FitProgress) -> None:
             bar.update(
                 task,
                 description="Training",
-                completed=done,
-                total=total,
-                info=f"loss {loss:.4g}" if loss is not None else "",
+                completed=report.done,
+                total=report.total,
+                info=f"loss {report.loss:.4g}" if report.loss is not None else "",
             )
 
         return _in_thread(work, "Training")
@@ -236,8 +238,8 @@ def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:
     with progress_bar(enabled=not args.json) as bar:
         task = bar.add_task("Evaluating", total=None, info="")
 
-        def on_progress(done: int, total: int, what: str = "") -> None:
-            bar.update(task, completed=done, total=total, info=what)
+        def on_progress(report: StepProgress) -> None:
+            bar.update(task, completed=report.done, total=report.total, info=report.what)
 
         report = _in_thread(
             lambda cancel: service.evaluate(

@@ -33,7 +33,8 @@ from animerec_tui.core.settings import Settings
 from animerec_tui.core.timestamps import before
 
 if TYPE_CHECKING:
-    from animerec_tui.core.kitsu import KitsuClient, LibraryProgress
+    from animerec_tui.core.kitsu import KitsuClient
+    from animerec_tui.core.progress import LibraryProgress
 
 REFRESH_OVERLAP = timedelta(minutes=10)
 """``filter[since]`` looks back this far before the watermark: entries written while a fetch

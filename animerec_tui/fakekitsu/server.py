@@ -14,7 +14,8 @@ jsonapi-resources 0.9's serializer (kitsu-server ``vendor/resource_serializer.rb
 ``config/initializers/jsonapi-resources.rb``, which sets no ``always_include_*_linkage_data``):
 ``link_object_to_one`` adds ``data`` only when ``include_linkage`` (the relationship's include
 directive) is set. ``fields[type]`` only decides which relationships appear at all
-(``supplying_relationship_fields``). The recorded responses agree (tests/test_conformance.py).
+(``supplying_relationship_fields``). The recorded responses agree
+(tests/fakekitsu/test_conformance.py).
 
 Standard library only: ``ThreadingHTTPServer`` (HTTP/1.1 keep-alive, one thread per
 connection) in a background thread.

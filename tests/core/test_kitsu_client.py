@@ -29,7 +29,7 @@ from animerec_tui.core.errors import (
     KitsuUnavailable,
     UserNotFound,
 )
-from animerec_tui.core.kitsu import KitsuClient, LibraryProgress
+from animerec_tui.core.kitsu import KitsuClient
 from animerec_tui.core.kitsu.client import ACCEPT, UNREACHED_ATTEMPTS
 from animerec_tui.core.kitsu.retry import (
     backoff_delay,
@@ -37,6 +37,7 @@ from animerec_tui.core.kitsu.retry import (
     parse_retry_after,
     retry_delay,
 )
+from animerec_tui.core.progress import LibraryProgress
 from animerec_tui.core.records import User
 from animerec_tui.core.settings import USER_AGENT, NetworkSettings
 

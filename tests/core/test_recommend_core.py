@@ -21,6 +21,7 @@ from helpers.clusters import (
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import Cancelled, ModelError
+from animerec_tui.core.progress import FitProgress
 from animerec_tui.core.recommend import persist, service
 from animerec_tui.core.recommend.matrix import Confidence, build_interactions
 from animerec_tui.core.recommend.models import (
@@ -343,11 +344,11 @@ def test_cancel_from_the_iteration_callback_keeps_previous_model(
     service.train(cache, settings, params=FAST)
     before = (settings.model_dir / f"{service.DEFAULT_KIND}.json").read_text()
     cancel = threading.Event()
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int | None]] = []
 
-    def progress(done: int, total: int, loss: float | None = None) -> None:
-        seen.append((done, total))
-        if done == 2:
+    def progress(report: FitProgress) -> None:
+        seen.append((report.done, report.total))
+        if report.done == 2:
             cancel.set()
 
     with pytest.raises(Cancelled):
@@ -371,7 +372,7 @@ def test_training_loss_is_reported_only_when_tracked(cache: Cache, settings: Set
             settings,
             model="als",
             params=ModelParams(factors=8, iterations=4),
-            progress=lambda _d, _t, loss=None, seen=losses: seen.append(loss),
+            progress=lambda p, seen=losses: seen.append(p.loss),
             track_loss=track,
         )
         assert len(losses) == 4 and all(check(x) for x in losses), (track, losses)

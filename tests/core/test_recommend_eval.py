@@ -90,9 +90,13 @@ def test_report_has_every_model_and_als_beats_popularity(
     pop_cache: tuple[Cache, Settings],
 ) -> None:
     cache, settings = pop_cache
-    calls: list[tuple[int, int, str]] = []
+    calls: list[tuple[int, int | None, str]] = []
     report = evaluate(
-        cache, settings, k=10, params=FAST, progress=lambda d, t, w: calls.append((d, t, w))
+        cache,
+        settings,
+        k=10,
+        params=FAST,
+        progress=lambda p: calls.append((p.done, p.total, p.what)),
     )
     data = report.to_json()
     assert data["k"] == 10 and "20%" in data["protocol"]

@@ -3,6 +3,6 @@
 Importing this package pulls in httpx but nothing from a UI (the core stays UI-free).
 """
 
-from animerec_tui.core.kitsu.client import KitsuClient, LibraryProgress
+from animerec_tui.core.kitsu.client import KitsuClient
 
-__all__ = ["KitsuClient", "LibraryProgress"]
+__all__ = ["KitsuClient"]

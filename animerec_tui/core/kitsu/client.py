@@ -53,6 +53,7 @@ from animerec_tui.core.kitsu import jsonapi
 from animerec_tui.core.kitsu.jsonapi import JsonObject, one_line
 from animerec_tui.core.kitsu.retry import is_retryable_status, max_page_size, parse_retry_after
 from animerec_tui.core.kitsu.retry import retry_delay as _retry_delay
+from animerec_tui.core.progress import LibraryProgress
 from animerec_tui.core.records import (
     Anime,
     Favorite,
@@ -114,21 +115,6 @@ _PATH_ID = re.compile(r"[0-9]{1,18}")
 """What may appear in a URL path: ASCII digits only (``str.isdigit`` accepts ``"²"``)."""
 MAX_FILTER_ID = 64
 """Longer "ids" cannot be Kitsu ids: answer UserNotFound without sending 10 kB of text."""
-
-
-@dataclass(frozen=True)
-class LibraryProgress:
-    """Progress of :meth:`KitsuClient.fetch_library`, reported after each page.
-
-    ``pages_*`` count library and favourites pages together (they are all requests the user
-    waits for); the first report comes once both first pages are in, because only then are
-    both totals known exactly.
-    """
-
-    entries_done: int
-    entries_total: int
-    pages_done: int
-    pages_total: int
 
 
 class _Retry(Exception):

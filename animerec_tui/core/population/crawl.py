@@ -58,6 +58,7 @@ from animerec_tui.core.errors import (
     UserNotFound,
 )
 from animerec_tui.core.kitsu.jsonapi import one_line
+from animerec_tui.core.progress import CrawlProgress
 from animerec_tui.core.records import Library, User, is_sample_id
 
 if TYPE_CHECKING:
@@ -85,15 +86,6 @@ FAVORITE_BONUS = 3.0
 
 class CancelFlag(Protocol):
     def is_set(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class CrawlProgress:
-    users_done: int
-    users_target: int
-    requests: int
-    elapsed: float
-    eta: float | None
 
 
 @dataclass

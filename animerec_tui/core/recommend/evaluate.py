@@ -41,6 +41,7 @@ from scipy.stats import rankdata
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import AnimerecError
+from animerec_tui.core.progress import StepProgress
 from animerec_tui.core.recommend.matrix import LIKED_MIN_RATING, Interactions, build_interactions
 from animerec_tui.core.recommend.models import CancelEvent, Model, _check, make_model
 from animerec_tui.core.recommend.ranking import top_k
@@ -66,8 +67,8 @@ PROTOCOL = (
     "catalogue coverage of the top K; averaged over users."
 )
 
-EvalProgress = Callable[..., None]
-"""``progress(done, total, what)``."""
+EvalProgress = Callable[[StepProgress], None]
+"""``progress(StepProgress(done, total, what))`` as each model is fitted and scored."""
 
 
 @dataclass
@@ -342,13 +343,13 @@ def evaluate_split(
     total = 2 * len(models)
     for i, name in enumerate(models):
         if progress is not None:
-            progress(2 * i, total, f"fitting {name}")
+            progress(StepProgress(2 * i, total, f"fitting {name}"))
         model = make_model(name, params)
         t0 = time.perf_counter()
         model.fit(data.train.strength, None, cancel)
         fit_seconds = time.perf_counter() - t0
         if progress is not None:
-            progress(2 * i + 1, total, f"scoring {name}")
+            progress(StepProgress(2 * i + 1, total, f"scoring {name}"))
         m = score_model(model, data, k, cancel=cancel)
         out.append(
             ModelScore(
@@ -365,7 +366,7 @@ def evaluate_split(
             )
         )
     if progress is not None:
-        progress(total, total, "done")
+        progress(StepProgress(total, total, "done"))
     return out
 
 

@@ -22,13 +22,14 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from animerec_tui.core.errors import Cancelled, ModelError
+from animerec_tui.core.progress import FitProgress
 from animerec_tui.core.recommend.matrix import Confidence
 from animerec_tui.core.recommend.memory import check_plan
 from animerec_tui.core.recommend.ranking import top_n
 from animerec_tui.core.settings import ModelParams
 
-Progress = Callable[..., None]
-"""``progress(done, total, loss_or_None)``; the TUI and CLI draw bars from it."""
+Progress = Callable[[FitProgress], None]
+"""``progress(FitProgress(done, total, loss))`` after each iteration; the faces draw bars."""
 
 EXCLUDED = -np.inf
 """Score of an item that must never be recommended to this user (already in the library)."""
@@ -230,7 +231,7 @@ class ALSModel(_ExplainedByContributions):
             if cancel is not None and cancel.is_set():
                 raise _Stop
             if progress is not None:
-                progress(iteration + 1, total, loss)
+                progress(FitProgress(iteration + 1, total, loss))
 
         with threadpool_limits(1, "blas"):
             als = self._implicit()
@@ -339,7 +340,7 @@ class PopularityModel(Model):
         counts = np.bincount(strength.indices, minlength=strength.shape[1])
         self.popularity = counts.astype(np.float32)
         if progress is not None:
-            progress(1, 1, None)
+            progress(FitProgress(1, 1))
 
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         return np.broadcast_to(self.popularity, (strength_rows.shape[0], self.n_items)).copy()
@@ -386,7 +387,7 @@ class ItemKNNModel(Model):
         self.similarity = sp.csr_matrix(knn.similarity, dtype=np.float32)
         _check(cancel)
         if progress is not None:
-            progress(1, 1, None)
+            progress(FitProgress(1, 1))
 
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         return np.asarray((strength_rows @ self.similarity).toarray(), dtype=np.float32)
@@ -496,7 +497,7 @@ class EASEModel(_ExplainedByContributions):
         del p
         _check(cancel)
         if progress is not None:
-            progress(1, 1, None)
+            progress(FitProgress(1, 1))
 
     def _x(self, strength_rows: sp.csr_matrix) -> sp.csr_matrix:
         """The EASE input over ``items`` (columns are positions in ``items``), float32."""
@@ -645,15 +646,15 @@ class BlendModel(Model):
         self.n_users, self.n_items = strength.shape
         total = self.params.iterations + 1
 
-        def als_progress(done: int, _total: int, loss: float | None = None) -> None:
+        def als_progress(report: FitProgress) -> None:
             if progress is not None:
-                progress(done, total, loss)
+                progress(FitProgress(report.done, total, report.loss))
 
         self.als.fit(strength, als_progress, cancel)
         self.ease.fit(strength, None, cancel)
         self.prepare()
         if progress is not None:
-            progress(total, total, None)
+            progress(FitProgress(total, total))
 
     def prepare(self) -> None:
         self.als.prepare()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import AnimerecError, ModelError, NotCached
+from animerec_tui.core.progress import StepProgress
 from animerec_tui.core.recommend.matrix import Interactions, build_interactions, user_library
 from animerec_tui.core.recommend.models import (
     EXCLUDED,
@@ -554,7 +555,7 @@ def evaluate(
 def tune(
     cache: Cache,
     settings: Settings,
-    progress: Progress | None = None,
+    progress: Callable[[StepProgress], None] | None = None,
     cancel: CancelEvent | None = None,
     **kwargs: Any,
 ) -> Any:

@@ -29,6 +29,7 @@ search starts there and no neighbour improves); the README lists the validation 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,7 @@ import numpy as np
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import AnimerecError
+from animerec_tui.core.progress import StepProgress
 from animerec_tui.core.recommend.evaluate import SEED, Split, score_model, split
 from animerec_tui.core.recommend.matrix import build_interactions
 from animerec_tui.core.recommend.models import (
@@ -44,7 +46,6 @@ from animerec_tui.core.recommend.models import (
     BlendModel,
     CancelEvent,
     EASEModel,
-    Progress,
     _check,
     make_model,
 )
@@ -171,7 +172,7 @@ def search(
     start: ModelParams,
     *,
     models: tuple[str, ...] = ("als", "ease", "ease-binary", "item-knn"),
-    progress: Progress | None = None,
+    progress: Callable[[StepProgress], None] | None = None,
     cancel: CancelEvent | None = None,
     budget_seconds: float = 1800.0,
     max_trials: dict[str, int] | None = None,
@@ -198,7 +199,7 @@ def search(
 
     def tick() -> None:
         if progress is not None:
-            progress(min(len(tried), total), total)
+            progress(StepProgress(min(len(tried), total), total, "tuning"))
 
     def run(model: str, p: ModelParams) -> Trial:
         key = _key(model, p)
@@ -291,7 +292,7 @@ def search(
 def tune(
     cache: Cache,
     settings: Settings,
-    progress: Progress | None = None,
+    progress: Callable[[StepProgress], None] | None = None,
     cancel: CancelEvent | None = None,
     *,
     budget_seconds: float = 1800.0,

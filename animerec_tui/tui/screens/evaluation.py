@@ -17,6 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from animerec_tui.core.progress import StepProgress as CoreStepProgress
 from animerec_tui.tui.background import background_priority
 from animerec_tui.tui.messages import StepProgress
 from animerec_tui.tui.screens.base import AnimerecScreen
@@ -84,8 +85,8 @@ class EvaluationScreen(AnimerecScreen):
     @work(thread=True, group="evaluate", exclusive=True, exit_on_error=False, name="evaluate")
     def evaluate(self, k: int) -> dict[str, Any]:
 
-        def progress(done: int, total: int | None, what: str = "") -> None:
-            self.post_message(StepProgress(done, total, str(what)))
+        def progress(report: CoreStepProgress) -> None:
+            self.post_message(StepProgress(report.done, report.total, report.what))
 
         key = (self.core.cache.fingerprint(), k)
         models = self.animerec.evaluation_models

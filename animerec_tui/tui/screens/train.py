@@ -24,6 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Label, ProgressBar
 from textual.worker import Worker, WorkerState
 
+from animerec_tui.core.progress import FitProgress
 from animerec_tui.tui.background import background_priority
 from animerec_tui.tui.messages import TrainProgress
 from animerec_tui.tui.screens.base import AnimerecModal
@@ -91,8 +92,8 @@ class TrainScreen(AnimerecModal[Any]):
 
     # -- workers -----------------------------------------------------------------------------
 
-    def _progress(self, done: int, total: int, loss: float | None = None) -> None:
-        self.post_message(TrainProgress(done, total, loss))
+    def _progress(self, report: FitProgress) -> None:
+        self.post_message(TrainProgress(report.done, report.total or 0, report.loss))
 
     @work(thread=True, group="train", exclusive=True, exit_on_error=False, name="train-status")
     def read_status(self) -> tuple[Any, dict[str, Any] | None]:
