@@ -101,6 +101,33 @@ MIGRATIONS: list[str] = [
         entry_count = (SELECT COUNT(*) FROM entries e WHERE e.uid = sync_state.uid),
         withheld_count = (SELECT COUNT(*) FROM withheld_entries w WHERE w.uid = sync_state.uid)
     """,
+    # 2 -> 3: franchises, filters and "not interested" (issue 14). ``relations`` holds Kitsu's
+    # media relationships between anime (``role`` as Kitsu spells it); ``relations_fetched``
+    # says which sources were asked about, so "never fetched" and "has none" differ. Anime
+    # gain Kitsu's airing ``status`` (tba, unreleased, upcoming, current, finished). ``hidden``
+    # is each user's "not interested" list, optionally with the whole franchise.
+    """
+    CREATE TABLE relations (
+        source_id INTEGER NOT NULL,
+        destination_id INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        PRIMARY KEY (source_id, destination_id, role)
+    ) WITHOUT ROWID;
+    CREATE INDEX relations_destination ON relations (destination_id);
+    CREATE TABLE relations_fetched (
+        anime_id INTEGER PRIMARY KEY,
+        fetched_at TEXT NOT NULL
+    );
+    ALTER TABLE anime ADD COLUMN status TEXT;
+    CREATE TABLE hidden (
+        uid INTEGER NOT NULL REFERENCES users (uid),
+        anime_id INTEGER NOT NULL,
+        with_franchise INTEGER NOT NULL DEFAULT 0,
+        hidden_at TEXT NOT NULL,
+        PRIMARY KEY (uid, anime_id)
+    ) WITHOUT ROWID
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
