@@ -3,8 +3,12 @@ and each filter narrows the catalogue as a fan expects."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.cache.airing import airing_statuses, save_airing_statuses
 from animerec_tui.core.errors import BadInput
 from animerec_tui.core.recommend.filters import (
     SUBTYPES,
@@ -112,3 +116,18 @@ def test_describe_is_one_line_with_labels() -> None:
     )
     assert f.describe() == "genres Comedy; years 2000-2010; Airing; Movie"
     assert RecommendFilters().describe() == ""
+
+
+def test_airing_status_is_cached_beside_the_anime(tmp_path: Path) -> None:
+    with Cache(tmp_path / "c.sqlite3") as cache:
+        with cache.transaction() as db:
+            cache.save_anime(db, [BEBOP, NEW])
+        save_airing_statuses(cache, {"1": "finished", "12": "upcoming", "404": "current"})
+        save_airing_statuses(cache, {"12": None})  # unknown keeps what is known
+        assert airing_statuses(cache, ["1", "12", "404"]) == {"1": "finished", "12": "upcoming"}
+        mask = catalogue_mask(
+            RecommendFilters.parse(statuses=["finished"]),
+            [BEBOP, NEW],
+            [airing_statuses(cache, ["1"]).get("1"), airing_statuses(cache, ["12"]).get("12")],
+        )
+        assert mask.tolist() == [True, False]

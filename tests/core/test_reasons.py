@@ -70,15 +70,22 @@ def test_reasons_never_name_the_title_its_franchise_or_ineligible() -> None:
 
 
 def test_factor_fallback_when_no_contributor_is_eligible() -> None:
-    x = _data()
-    model = ALSModel(ModelParams(factors=4, iterations=3, random_state=1))
-    model.fit(x)
-    row = sp.csr_matrix(np.array([[5, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]], dtype=np.float32))
-    # the only eligible title is in the recommended title's franchise, except column 1
-    got = honest_reasons(model, row, np.array([5]), {1}, [{0}], k=3)[0]
-    if got.how == HOW_FACTORS:
-        assert got.columns == [1]
-    else:
-        assert got.how == HOW_CONTRIBUTION and got.columns == [1]
-    none = honest_reasons(model, row, np.array([5]), set(), None)[0]
-    assert none.columns == [] and none.how == HOW_NONE
+    rng = np.random.default_rng(11)
+    dense = np.zeros((90, 30), dtype=np.float32)
+    for u in range(90):  # three taste clusters over three blocks of ten anime
+        block = u % 3
+        dense[u, block * 10 : (block + 1) * 10] = (rng.random(10) < 0.6) * 5
+    params = ModelParams(
+        factors=8, iterations=10, random_state=1, regularization=0.1, weighting="linear"
+    )
+    model = ALSModel(params)
+    model.fit(sp.csr_matrix(dense))
+    row = sp.csr_matrix(np.array([[5 if c in (0, 1, 10) else 0 for c in range(30)]], np.float32))
+    items = np.array([5, 15])
+    contrib, cols = model.contributions(row, items)
+    assert contrib[list(cols).index(0), 0] > 0 >= contrib[list(cols).index(0), 1]
+    got = honest_reasons(model, row, items, {0}, [set(), set()])
+    assert got[0].columns == [0] and got[0].how == HOW_CONTRIBUTION
+    assert got[1].columns == [0] and got[1].how == HOW_FACTORS  # 0 adds nothing to 15's score
+    banned = honest_reasons(model, row, items, {0}, [{0}, {0}])
+    assert all(r.columns == [] and r.how == HOW_NONE for r in banned)
