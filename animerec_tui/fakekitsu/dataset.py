@@ -28,6 +28,7 @@ does not change when other users are added before it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -89,8 +90,8 @@ def add_demo_franchises(ds: Dataset, ids: Iterable[str] | None = None, manga: in
 
     Anime sharing a :func:`franchise_stem` form a franchise, in id order (Kitsu ids grow with
     time, so the lowest is usually the first entry): consecutive TV/ONA entries are
-    sequel/prequel, a recap is a summary of the first entry (full_story back), every other
-    entry (movie, OVA, special) a side_story (parent_story back). Each pair is stored both
+    sequel/prequel; a recap is a summary of the latest TV/ONA entry before it (full_story
+    back), every other entry (movie, OVA, special) a side_story of it (parent_story back). Each pair is stored both
     ways, as Kitsu stores it. The ``manga`` largest franchises also get a manga (ids 1, 2, ...)
     related to their first entry as ``adaptation`` both ways, so relation destinations are not
     all anime. ``ids`` limits the derivation to those anime (the demo passes the sample's
@@ -105,15 +106,7 @@ def add_demo_franchises(ds: Dataset, ids: Iterable[str] | None = None, manga: in
         franchises = [g for g in groups.values() if len(g) > 1]
         before = len(ds.relations)
         for members in franchises:
-            first, previous = members[0], members[0]
-            for anime in members[1:]:
-                if _SUMMARY.search(str(anime["canonicalTitle"])):
-                    ds.link(first["id"], anime["id"], "full_story", "summary")
-                elif anime["subtype"] in ("TV", "ONA") and previous["subtype"] in ("TV", "ONA"):
-                    ds.link(previous["id"], anime["id"], "sequel", "prequel")
-                    previous = anime
-                else:
-                    ds.link(previous["id"], anime["id"], "side_story", "parent_story")
+            _link_franchise(ds, members)
         franchises.sort(key=lambda g: (-len(g), _id_order(g[0]["id"])))
         for number, members in enumerate(franchises[:manga], 1):
             title = str(members[0]["canonicalTitle"]).split(":")[0]
@@ -121,6 +114,24 @@ def add_demo_franchises(ds: Dataset, ids: Iterable[str] | None = None, manga: in
             ds.add_relation(members[0]["id"], str(number), "adaptation", destination_type="Manga")
             ds.add_relation(str(number), members[0]["id"], "adaptation", source_type="Manga")
         return len(ds.relations) - before
+
+
+def _link_franchise(ds: Dataset, members: list[Record]) -> None:
+    """TV/ONA entries chained in id order; every other entry a side story (a recap: a summary)
+    of the latest main entry before it, or of the first main entry (the first member without
+    any)."""
+    main = [a for a in members if a["subtype"] in ("TV", "ONA")] or members[:1]
+    for earlier, later in itertools.pairwise(main):
+        ds.link(earlier["id"], later["id"], "sequel", "prequel")
+    for anime in members:
+        if anime in main:
+            continue
+        before = [m for m in main if _id_order(m["id"]) < _id_order(anime["id"])]
+        parent = before[-1] if before else main[0]
+        if _SUMMARY.search(str(anime["canonicalTitle"])):
+            ds.link(parent["id"], anime["id"], "summary", "full_story")
+        else:
+            ds.link(parent["id"], anime["id"], "side_story", "parent_story")
 
 
 def _id_order(value: str) -> tuple[int, str]:

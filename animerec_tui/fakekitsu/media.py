@@ -131,7 +131,8 @@ class MediaData:
             return row
 
     def link(self, first: str, second: str, role: str = "sequel", inverse: str = "prequel") -> None:
-        """Two anime related both ways, as Kitsu stores a pair: ``first -(role)-> second`` and
+        """Two anime related both ways, as Kitsu stores a pair: ``first -(role)-> second`` (the
+        destination is the source's ``role``: ``second`` is the sequel of ``first``) and
         ``second -(inverse)-> first`` (sequel/prequel, side_story/parent_story, summary/
         full_story, alternative_version both ways...)."""
         self.add_relation(first, second, role)
