@@ -91,12 +91,12 @@ def add_demo_franchises(ds: Dataset, ids: Iterable[str] | None = None, manga: in
     Anime sharing a :func:`franchise_stem` form a franchise, in id order (Kitsu ids grow with
     time, so the lowest is usually the first entry): consecutive TV/ONA entries are
     sequel/prequel; a recap is a summary of the latest TV/ONA entry before it (full_story
-    back), every other entry (movie, OVA, special) a side_story of it (parent_story back). Each pair is stored both
-    ways, as Kitsu stores it. The ``manga`` largest franchises also get a manga (ids 1, 2, ...)
-    related to their first entry as ``adaptation`` both ways, so relation destinations are not
-    all anime. ``ids`` limits the derivation to those anime (the demo passes the sample's
-    own, so generated titles that happen to share words are left alone). Returns the number
-    of relation rows added.
+    back), every other entry (movie, OVA, special) a side_story of it (parent_story back).
+    Each pair is stored both ways, as Kitsu stores it. The ``manga`` largest franchises also
+    get a manga (ids 1, 2, ...) related to their first entry as ``adaptation`` both ways, so
+    relation destinations are not all anime. ``ids`` limits the derivation to those anime
+    (the demo passes the sample's own, so generated titles that happen to share words are
+    left alone). Returns the number of relation rows added.
     """
     groups: dict[str, list[Record]] = {}
     with ds.lock:
