@@ -21,6 +21,8 @@ _STATUS_CUM = list(itertools.accumulate(STATUS_WEIGHTS))
 _RATED_P = {"completed": 0.75, "dropped": 0.4, "current": 0.3, "on_hold": 0.3, "planned": 0.02}
 EPOCH_2013 = 1_356_998_400.0  # 2013-01-01, Kitsu (Hummingbird) era
 EPOCH_2024 = 1_704_067_200.0  # 2024-01-01
+CATALOGUE_DAY = dt.date(2026, 12, 1)
+"""The day generated airing statuses are true on (see ``_airing``)."""
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -144,12 +146,14 @@ def _airing(anime_id: str, subtype: str, start: str, end: str) -> dict[str, Any]
     ``status`` is what kitsu-server app/models/concerns/media.rb ``Media#status`` derives from
     the dates: ``tba`` with no dates, ``finished`` once ``end_date`` has passed, ``current``
     from ``start_date`` on, ``upcoming`` when it starts within 3 months, ``unreleased`` later
-    (the ``filter[status]`` scopes of the same file). Dates are set around today, so the
-    status holds whenever the data is built; its own RNG keeps the rest of the record as it was.
+    (the ``filter[status]`` scopes of the same file). Dates are set around
+    :data:`CATALOGUE_DAY`, the day the catalogue is "as of": on Kitsu the status moves with
+    the calendar, here it is stored, so the data (and every screen showing it) is the same
+    whenever tests run. Its own RNG keeps the rest of the record as it was.
     """
     rng = random.Random(f"airing:{anime_id}")
     pick = rng.random()
-    today = dt.date.today()
+    today = CATALOGUE_DAY
     if pick < 0.94:
         return {"status": "finished", "startDate": start, "endDate": end}
     if pick < 0.97 and subtype in ("TV", "ONA"):
