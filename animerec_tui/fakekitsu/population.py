@@ -94,18 +94,10 @@ def add_favorites(ds: Dataset, rng: random.Random, user_id: str, n: int, joined:
 
 
 def populate(
-    ds: Dataset,
-    n_users: int = 500,
-    first_id: int = 5000,
-    min_entries: int = 5,
-    max_entries: int = 400,
+    ds: Dataset, n_users: int, first_id: int, min_entries: int, max_entries: int
 ) -> list[Record]:
-    """Many users for crawl tests and benchmarks, ids from ``first_id`` upwards.
-
-    About 5% of the id range is left missing (404, listed in :attr:`missing_ids`) and
-    about 5% of the users have empty libraries, because a crawler meets both on Kitsu.
-    Library sizes are log-uniform between the bounds (most libraries are small).
-    """
+    """:meth:`Dataset.add_population`'s users (see there): about 5% of ids skipped, 5% of
+    libraries empty, sizes log-uniform between the bounds."""
     rng = random.Random(f"{ds.seed}:population:{first_id}:{n_users}")
     if not ds.anime:
         ds.add_anime(n=max(1000, max_entries * 2))
