@@ -12,6 +12,14 @@ deterministic data, and can inject the failures a CDN produces.
         ...  # point the client at server.url
 
 ``python -m animerec_tui.fakekitsu --port 8123`` serves a demo population.
+
+Rooms: ``server`` (lifecycle), ``handler`` (HTTP), ``faults`` (simulated outages, one function
+per kind), ``api`` (routing, content negotiation), ``query`` (parameters and their 400s),
+``documents``/``resources`` (JSON:API documents), ``library``/``people``/``anime``/
+``relations`` (endpoints), ``schema`` (what each resource declares, page limits), and the
+data: ``dataset`` (public face, demo catalogue and franchises), ``store`` (record storage),
+``generate``/``population`` (synthetic records), ``media`` (relations, manga, categories),
+``records`` (record conventions).
 """
 
 from animerec_tui.fakekitsu.dataset import (
@@ -19,6 +27,7 @@ from animerec_tui.fakekitsu.dataset import (
     HOSTILE_TITLE,
     STATUSES,
     Dataset,
+    add_demo_franchises,
     demo_dataset,
 )
 from animerec_tui.fakekitsu.faults import KINDS, Faults
@@ -36,5 +45,6 @@ __all__ = [
     "Faults",
     "KitsuApi",
     "LogEntry",
+    "add_demo_franchises",
     "demo_dataset",
 ]

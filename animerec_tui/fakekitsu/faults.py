@@ -2,32 +2,179 @@
 
 Each kind is one way a real request has failed; the client must retry or fail cleanly on
 every one of them, so tests switch them on with a rate (random, seeded) or a script (exact
-sequence for the next requests).
+sequence for the next requests). Simulated outages: none of this is Kitsu's own behaviour.
+:data:`FAULTS` maps each kind to its behaviour, a small function whose docstring says what it
+sends; the HTTP handler runs it on an :class:`Exchange`.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
 
-KINDS = (
-    "429",  # plain-text "Retry later", Retry-After: 1 on about half of them
-    "429-no-retry-after",  # the same without Retry-After
-    "503",  # HTML error page from the CDN
-    "500",  # JSON:API error body (status a string in some, an int in others)
-    "drop",  # connection closed without any response
-    "reset-mid-body",  # full Content-Length announced, half the body sent, connection closed
-    "truncated",  # JSON cut in half, Content-Length matching what is sent
-    "slow",  # answer only after slow_seconds: the client's timeout must fire first
-    "trickle",  # the answer dribbles in over slow_seconds, never TRICKLE_GAP apart: no read
-    # timeout ever fires, only a deadline on the whole request ends it
-    "redirect",  # 301 to the same request under /redirected/api/edge
-    "hang",  # the request is read, then nothing is ever sent until the client hangs up
-    "recorded",  # the raw HTTP response given as ``recorded`` (e.g. a parking page), verbatim
-)
+from animerec_tui.fakekitsu.api import JSONAPI, PREFIX, REDIRECTED_PREFIX
+from animerec_tui.fakekitsu.documents import dumps
+
 TRICKLE_GAP = 0.1
 """Seconds between the pieces of a ``trickle`` answer (shorter than any sane read timeout)."""
+HTML_503 = (
+    b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
+    b"<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx"
+    b"</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+class Exchange(Protocol):
+    """One request being answered, as a fault sees it (the HTTP handler implements it)."""
+
+    path: str
+    """The request's path and query, as sent."""
+    host: str
+    """The request's Host header (or the server's own address)."""
+
+    def answer(self) -> tuple[int, bytes]:
+        """The API's real (status, JSON:API body) for this request."""
+
+    def send(
+        self,
+        status: int,
+        content_type: str,
+        body: bytes,
+        extra: dict[str, str] | None = None,
+        cut: int | None = None,
+        trickle: float | None = None,
+    ) -> None:
+        """Answer with ``Content-Length: len(body)``; ``cut``: send that many bytes, then reset
+        the connection; ``trickle``: send the body in pieces over that many seconds."""
+
+    def send_raw(self, status: int, raw: bytes) -> None:
+        """Write a whole raw HTTP response (logged as ``status``)."""
+
+    def drop(self) -> None:
+        """Close the connection without writing anything (logged as status 0 at once)."""
+
+    def abandon(self) -> None:
+        """Give up on the request without answering (logged as status 0 when the handler ends)."""
+
+    def wait(self, seconds: float | None) -> bool:
+        """Sleep (None: until the server stops); True when the server is stopping."""
+
+
+FaultAction = Callable[[Exchange, "Faults"], None]
+
+
+def _answer(ex: Exchange) -> None:
+    status, body = ex.answer()
+    ex.send(status, JSONAPI, body)
+
+
+def rate_limited(ex: Exchange, faults: Faults) -> None:
+    """``429``: plain-text "Retry later", with ``Retry-After: 1`` on about half of them (a seeded
+    coin), as Kitsu's CDN throttles."""
+    extra = {"Retry-After": "1"} if faults.coin() else {}
+    ex.send(429, "text/plain", b"Retry later", extra=extra)
+
+
+def rate_limited_silently(ex: Exchange, faults: Faults) -> None:
+    """``429-no-retry-after``: the same 429 without any ``Retry-After``."""
+    ex.send(429, "text/plain", b"Retry later")
+
+
+def unavailable(ex: Exchange, faults: Faults) -> None:
+    """``503``: the CDN's HTML error page (nginx), not JSON."""
+    ex.send(503, "text/html", HTML_503)
+
+
+def server_error(ex: Exchange, faults: Faults) -> None:
+    """``500``: a JSON:API error body whose ``status`` is a string in some answers and an int
+    in others (a seeded coin), as Kitsu's error bodies vary."""
+    status: int | str = 500 if faults.coin() else "500"
+    error = {
+        "title": "Internal Server Error",
+        "detail": "Internal Server Error",
+        "code": "500",
+        "status": status,
+    }
+    ex.send(500, JSONAPI, dumps({"errors": [error]}))
+
+
+def drop(ex: Exchange, faults: Faults) -> None:
+    """``drop``: the connection closed (FIN) without any response."""
+    ex.drop()
+
+
+def reset_mid_body(ex: Exchange, faults: Faults) -> None:
+    """``reset-mid-body``: the full Content-Length announced, half the body sent, then the
+    connection reset (RST), like a CDN node dying mid-answer."""
+    status, body = ex.answer()
+    ex.send(status, JSONAPI, body, cut=len(body) // 2)
+
+
+def truncated(ex: Exchange, faults: Faults) -> None:
+    """``truncated``: the JSON cut in half, with a Content-Length matching what is sent."""
+    status, body = ex.answer()
+    ex.send(status, JSONAPI, body[: len(body) // 2])
+
+
+def slow(ex: Exchange, faults: Faults) -> None:
+    """``slow``: the real answer only after ``slow_seconds``: the client's timeout must fire
+    first (a stopping server gives up instead)."""
+    if ex.wait(faults.slow_seconds):
+        ex.abandon()
+        return
+    _answer(ex)
+
+
+def trickle(ex: Exchange, faults: Faults) -> None:
+    """``trickle``: the real answer dribbles in over ``slow_seconds``, never TRICKLE_GAP apart:
+    no read timeout ever fires, only a deadline on the whole request ends it."""
+    status, body = ex.answer()
+    ex.send(status, JSONAPI, body, trickle=faults.slow_seconds)
+
+
+def redirect(ex: Exchange, faults: Faults) -> None:
+    """``redirect``: 301 to the same request under /redirected/api/edge (and back again from
+    there), with an absolute ``Location``."""
+    if ex.path.startswith(REDIRECTED_PREFIX):
+        target = PREFIX + ex.path[len(REDIRECTED_PREFIX) :]
+    elif ex.path.startswith(PREFIX):
+        target = REDIRECTED_PREFIX + ex.path[len(PREFIX) :]
+    else:
+        target = ex.path
+    ex.send(301, "text/html", b"", extra={"Location": f"http://{ex.host}{target}"})
+
+
+def hang(ex: Exchange, faults: Faults) -> None:
+    """``hang``: the request is read, then nothing is ever sent until the client hangs up (or
+    the server stops)."""
+    ex.wait(None)
+    ex.abandon()
+
+
+def recorded(ex: Exchange, faults: Faults) -> None:
+    """``recorded``: the raw HTTP response given as ``Faults(recorded=...)`` (e.g. the parking
+    page of the 2024 domain expiry), verbatim."""
+    ex.send_raw(int(faults.recorded.split(b" ", 2)[1]), faults.recorded)
+
+
+FAULTS: dict[str, FaultAction] = {
+    "429": rate_limited,
+    "429-no-retry-after": rate_limited_silently,
+    "503": unavailable,
+    "500": server_error,
+    "drop": drop,
+    "reset-mid-body": reset_mid_body,
+    "truncated": truncated,
+    "slow": slow,
+    "trickle": trickle,
+    "redirect": redirect,
+    "hang": hang,
+    "recorded": recorded,
+}
+"""Each fault kind's behaviour, by name (the docstring of each says what it does)."""
+KINDS = tuple(FAULTS)
 
 
 class Faults:
