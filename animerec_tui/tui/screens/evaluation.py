@@ -144,8 +144,7 @@ class EvaluationScreen(AnimerecScreen):
                 title = f"{label}@{k}" if key in {"precision", "recall", "map", "ndcg"} else label
                 table.add_column(Text(title, justify="right"), key=key, width=max(len(title), 9))
             best = {
-                key: max(_metric(m, key) for m in models) if models else 0.0
-                for key, _ in METRICS
+                key: max(_metric(m, key) for m in models) if models else 0.0 for key, _ in METRICS
             }
             for model in models:
                 cells: list[Text] = [inert(model.name, "bold")]

@@ -103,7 +103,7 @@ class FetchScreen(AnimerecModal["FetchResult | None"]):
 
     @on(LibraryFetched)
     def fetched(self, message: LibraryFetched) -> None:
-        result = message.result
+        result: FetchResult = message.result
         connectivity = self.core.connectivity
         if result.offline:  # its note says "cached data", not why: keep the banner's reason
             self.app.post_message(ConnectivityChanged.unreachable(connectivity, None))
@@ -174,7 +174,9 @@ class CrawlScreen(AnimerecModal["CrawlSummary | None"]):
 
     def on_crawl_progress(self, message: CrawlProgress) -> None:
         p = message.report
-        self.query_one("#crawl-bar", ProgressBar).update(total=p.users_target, progress=p.users_done)
+        self.query_one("#crawl-bar", ProgressBar).update(
+            total=p.users_target, progress=p.users_done
+        )
         eta = f" · about {p.eta:.0f}s left" if p.eta is not None else ""
         self.query_one("#crawl-detail", Label).update(
             f"users {p.users_done} of {p.users_target} · "

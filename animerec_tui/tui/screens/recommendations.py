@@ -137,7 +137,9 @@ class RecommendationsScreen(AnimerecScreen):
         table = self.query_one("#recs", DataTable)
         for key, (label, width) in COLUMNS.items():
             right = key in {"rank", "episodes", "rating", "score"}
-            table.add_column(Text(label, justify="right" if right else "left"), key=key, width=width)
+            table.add_column(
+                Text(label, justify="right" if right else "left"), key=key, width=width
+            )
         if self.model.stale and not self.session.stale_warned:
             self.session.stale_warned = True  # once per session: the status line keeps saying it
             self.notify(
