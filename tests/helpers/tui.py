@@ -13,11 +13,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
 
+from animerec_tui.core.records import User
 from animerec_tui.core.services import Core
 from animerec_tui.core.settings import ModelParams, NetworkSettings, Settings
 from animerec_tui.tui.app import AnimerecApp
+from animerec_tui.tui.messages import OpenUser
 
 SMALL_MODEL = ModelParams(factors=16, iterations=6)
 FAST_NETWORK = NetworkSettings(
@@ -97,5 +100,41 @@ QUICK_EVALUATION = ("als", "popularity", "item-knn")
 """Models for evaluation screens in tests that are not about the full comparison (EASE is slow)."""
 
 
-def make_app(core: Core, **kwargs: Any) -> AnimerecApp:
-    return AnimerecApp(core, **kwargs)
+class RecordingApp(AnimerecApp):
+    """The app, remembering every notification: toasts expire, the tests need them all.
+
+    ``notify`` is Textual's public entry point for every notification (a widget's ``notify``
+    calls the app's), so overriding it sees them all without Textual's private state.
+    """
+
+    def __init__(self, core: Core, **kwargs: Any) -> None:
+        super().__init__(core, **kwargs)
+        self.seen: list[tuple[SeverityLevel, str, str]] = []
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        self.seen.append((severity, title, message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def messages(self, severity: SeverityLevel | None = None) -> list[str]:
+        return [m for s, _, m in self.seen if severity in (None, s)]
+
+    @property
+    def offline(self) -> bool:
+        """Whether the banner says Kitsu cannot be reached (the session's last link)."""
+        return self.session.link.offline
+
+    def open(self, user: User) -> None:
+        """What Enter on a search result does: ask the App to open the user."""
+        self.post_message(OpenUser(user))
+
+
+def make_app(core: Core, **kwargs: Any) -> RecordingApp:
+    return RecordingApp(core, **kwargs)

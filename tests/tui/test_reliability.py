@@ -27,6 +27,7 @@ import pytest
 from helpers.population import library_snapshot
 from helpers.tui import (
     SIZE,
+    RecordingApp,
     cell_texts,
     sample_query,
     search,
@@ -36,10 +37,8 @@ from helpers.tui import (
     wait_until,
 )
 from textual import events
-from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from textual.widgets._toast import Toast
 
 import animerec_tui.fakekitsu.server as fake_server
 from animerec_tui.core.cache import Cache
@@ -107,34 +106,11 @@ def persistent(kind: str) -> Faults:
     return Faults(rate=1.0, kinds=(kind,), seed=1, slow_seconds=SLOW)
 
 
-class RecordingApp(AnimerecApp):
-    """The app, remembering every notification: toasts expire, the tests need them all."""
-
-    def __init__(self, core: Core, **kwargs: Any) -> None:
-        super().__init__(core, **kwargs)
-        self.seen: list[tuple[SeverityLevel, str, str]] = []
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = True,
-    ) -> None:
-        self.seen.append((severity, title, message))
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
-    def messages(self, severity: SeverityLevel | None = None) -> list[str]:
-        return [m for s, _, m in self.seen if severity in (None, s)]
-
-
 def healthy(app: RecordingApp) -> None:
     """No unexpected exception reached the user or the app."""
     bugs = [m for _, title, m in app.seen if title == "animerec bug"]
     assert not bugs, bugs
-    assert app._exception is None, app._exception  # what run_test would raise
+    assert app.return_code is None, app.return_code  # an unhandled exception sets 1
     assert app.is_running
 
 
@@ -392,7 +368,7 @@ async def test_persistent_faults_in_crawl(
     core = open_core(online_settings(seeded_dir, kitsu, attempts=2))
     await core.fetch("1001")
     app = RecordingApp(core, crawl_users=3)
-    app.current_user = core.cache.get_user("1001")
+    app.session.current_user = core.cache.get_user("1001")
     async with app.run_test(size=FAULT_SIZE) as pilot:
         await pilot.press("f5")
         await wait_for_screen(pilot, "population", timeout=WAIT)
@@ -440,7 +416,7 @@ def assert_inert(app: AnimerecApp, *expected: str) -> None:
 
 
 def toast_texts(app: AnimerecApp) -> list[str]:
-    return [toast.render().plain for toast in app.screen.query(Toast)]
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
 
 
 MODAL_LATENCY = 0.5
