@@ -13,8 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
+from textual.errors import NoWidget
 from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
+from textual.strip import Strip
 
 from animerec_tui.core.records import User
 from animerec_tui.core.services import Core
@@ -94,6 +97,29 @@ def cell_texts(table: Any, column: str) -> list[str]:
         value = table.get_cell(row_key, column)
         out.append(getattr(value, "plain", str(value)))
     return out
+
+
+def shown_strips(app: App[Any]) -> list[Strip]:
+    """What the widgets of the current screen draw where they are visible, one strip a row of
+    each widget: Textual's public calls (``Screen.find_widget`` for where a widget is and how
+    it is clipped, ``Widget.render_lines`` for what it draws there), as its compositor makes
+    them. A widget not laid out (hidden) or scrolled out of view draws nothing."""
+    screen = app.screen
+    strips: list[Strip] = []
+    for widget in screen.query("*"):
+        try:
+            geometry = screen.find_widget(widget)
+        except NoWidget:
+            continue
+        visible = geometry.region.intersection(geometry.clip)
+        if visible.area:
+            strips.extend(widget.render_lines(visible.translate(-geometry.region.offset)))
+    return strips
+
+
+def shown_lines(app: App[Any]) -> list[str]:
+    """:func:`shown_strips` as plain text, one string per strip."""
+    return ["".join(segment.text for segment in strip) for strip in shown_strips(app)]
 
 
 QUICK_EVALUATION = ("als", "popularity", "item-knn")

@@ -33,6 +33,8 @@ from helpers.tui import (
     search,
     settings_for,
     settle,
+    shown_lines,
+    shown_strips,
     wait_for_screen,
     wait_until,
 )
@@ -396,16 +398,9 @@ async def test_persistent_faults_in_crawl(
 # -- hostile strings: inert on every screen --------------------------------------------------
 
 
-def shown_lines(app: AnimerecApp) -> list[str]:
-    """The screen as the compositor sends it to the terminal: one string per row."""
-    strips = app.screen._compositor.render_strips()
-    return ["".join(segment.text for segment in strip) for strip in strips]
-
-
 def assert_inert(app: AnimerecApp, *expected: str) -> None:
     """No control character and no link reach the terminal; ``expected`` shows literally."""
-    strips = app.screen._compositor.render_strips()
-    for strip in strips:
+    for strip in shown_strips(app):
         for segment in strip:
             assert not CONTROL.search(segment.text), repr(segment.text)
             style = segment.style

@@ -10,7 +10,7 @@ Success is not handled here: a worker ends by posting a typed result message
 
 from __future__ import annotations
 
-from typing import ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
@@ -18,9 +18,11 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from animerec_tui.core.services import Core
 from animerec_tui.tui.messages import WorkerFailed
 from animerec_tui.tui.session import Session
+
+if TYPE_CHECKING:
+    from animerec_tui.core.services import Core
 
 
 class WorkerAware(DOMNode):
