@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -448,16 +449,21 @@ async def test_hostile_strings_inert_on_every_offline_screen(
 
     real_stats = stats_module.population_stats
 
-    class HostileStats:
-        def __init__(self, cache: Cache) -> None:
-            self.data = real_stats(cache).to_json()
-            self.data["top_users"] = [{"user": HOSTILE_NAME, "entries": 3}]
-            self.data["by_title"] = {HOSTILE_TITLE: 2, "plain": 1}
+    @dataclass
+    class HostileStats(stats_module.PopulationStats):
+        """The real overview plus fields a later core may add: the screen shows new fields
+        without a change of its own (a table of records, a chart of counts)."""
 
-        def to_json(self) -> dict[str, Any]:
-            return self.data
+        top_users: list[dict[str, object]] = field(
+            default_factory=lambda: [{"user": HOSTILE_NAME, "entries": 3}]
+        )
+        by_title: dict[str, int] = field(default_factory=lambda: {HOSTILE_TITLE: 2, "plain": 1})
 
-    monkeypatch.setattr(stats_module, "population_stats", HostileStats)
+    def hostile_stats(cache: Cache) -> HostileStats:
+        real = real_stats(cache)
+        return HostileStats(**{f.name: getattr(real, f.name) for f in fields(real)})
+
+    monkeypatch.setattr(stats_module, "population_stats", hostile_stats)
     app = RecordingApp(core)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         query = app.screen.query_one("#query", Input)

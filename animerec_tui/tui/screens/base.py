@@ -25,7 +25,15 @@ if TYPE_CHECKING:
     from animerec_tui.core.services import Core
 
 
-class WorkerAware(DOMNode):
+if TYPE_CHECKING:
+    _Node = DOMNode
+else:
+    # A plain mixin at run time: Textual collects DEFAULT_CSS and CSS type names along the
+    # first DOMNode base of each class, so a DOMNode mixin listed first would hide Screen's.
+    _Node = object
+
+
+class WorkerAware(_Node):
     """Mixin for screens: the session, failures up to the App, results delivered by message."""
 
     session: Session

@@ -87,7 +87,7 @@ class PopulationScreen(AnimerecScreen):
 
     @on(PopulationCounted)
     async def counted(self, message: PopulationCounted) -> None:
-        self.stats = stats = message.stats
+        stats = message.stats
         totals = self.query_one("#totals", DataTable)
         charts = self.query_one("#population-charts", VerticalScroll)
         tables = self.query_one("#population-tables", VerticalScroll)
@@ -129,6 +129,7 @@ class PopulationScreen(AnimerecScreen):
         learned = stats.learned_from
         origin = self.query_one("#population-origin", Label)
         origin.update(f"The model {learned}" if learned else "")
+        self.stats = stats  # rendered
 
     def _records_table(
         self, key: str, rows: list[dict[str, object]]
