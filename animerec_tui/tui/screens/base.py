@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerError, WorkerState, get_current_worker
 
 from animerec_tui.tui.messages import WorkerFailed
 from animerec_tui.tui.session import Session
@@ -83,3 +83,17 @@ class AnimerecModal(WorkerAware, ModalScreen[T], Generic[T]):
     def __init__(self, session: Session, *, id: str) -> None:
         super().__init__(id=id, classes="progress-modal")
         self.session = session
+
+    async def close_with(self, result: T) -> None:
+        """Dismiss with a worker's result once that worker has returned.
+
+        The result message can arrive while its thread is still returning, and a screen's
+        workers are cancelled when it closes: dismissing at once would end a finished worker
+        as cancelled (and call :meth:`worker_stopped` on a closed modal).
+        """
+        for worker in [w for w in self.workers if w.node is self and w.is_running]:
+            try:
+                await worker.wait()
+            except WorkerError:  # failed or cancelled: worker_stopped has it
+                return
+        self.dismiss(result)

@@ -102,14 +102,14 @@ class FetchScreen(AnimerecModal["FetchResult | None"]):
         self.workers.cancel_group(self, "fetch")
 
     @on(LibraryFetched)
-    def fetched(self, message: LibraryFetched) -> None:
+    async def fetched(self, message: LibraryFetched) -> None:
         result: FetchResult = message.result
         connectivity = self.core.connectivity
         if result.offline:  # its note says "cached data", not why: keep the banner's reason
             self.app.post_message(ConnectivityChanged.unreachable(connectivity, None))
         elif result.mode != "cached":
             self.app.post_message(ConnectivityChanged.now(connectivity))
-        self.dismiss(result)
+        await self.close_with(result)
 
     def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
         if state == WorkerState.CANCELLED:
@@ -190,10 +190,10 @@ class CrawlScreen(AnimerecModal["CrawlSummary | None"]):
         self.set_timer(2.0, lambda: self.workers.cancel_group(self, "crawl"))
 
     @on(CrawlDone)
-    def crawled(self, message: CrawlDone) -> None:
+    async def crawled(self, message: CrawlDone) -> None:
         self.app.post_message(ConnectivityChanged.now(self.core.connectivity))
         self.notify(inert(message.summary.summary()).plain, markup=False)
-        self.dismiss(message.summary)
+        await self.close_with(message.summary)
 
     def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
         if state == WorkerState.CANCELLED:

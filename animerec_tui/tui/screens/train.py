@@ -230,12 +230,12 @@ class TrainScreen(AnimerecModal["LoadedModel | None"]):
         self.dismiss(None)
 
     @on(ModelReady)
-    def ready(self, message: ModelReady) -> None:
+    async def ready(self, message: ModelReady) -> None:
         self.running = False
         if message.trained is not None:
             summary = message.trained.summary()
             self.notify(inert(summary).plain, title="Training done", markup=False)
-        self.dismiss(message.model)
+        await self.close_with(message.model)
 
     def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
         if worker.name == "train-status":
