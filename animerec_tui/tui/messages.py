@@ -1,58 +1,182 @@
-"""Typed messages from workers to screens.
+"""Typed messages: progress and results from workers, intents from screens up to the App.
 
-Progress messages are posted from thread workers (thread-safe ``post_message``) and from async
-callbacks alike; ``can_replace`` lets Textual drop a stale progress message still in the queue,
-so a fast ALS loop or a busy fetch never floods the UI.
+* Progress messages wrap the core's own report (:mod:`animerec_tui.core.progress`); they are
+  posted from thread workers (``post_message`` is thread-safe) and from async callbacks alike,
+  and ``can_replace`` lets Textual drop a stale one still in the queue, so a fast ALS loop or
+  a busy fetch never floods the UI.
+* Result messages end a worker with the core's object (toolong's ``ScanComplete`` style); the
+  screen that ran the worker handles them. Errors and cancellation come as
+  ``Worker.StateChanged`` instead (:mod:`animerec_tui.tui.screens.base`).
+* Intent messages (``OpenUser``, ``RefreshLibrary``, ``ConnectivityChanged``, ``WorkerFailed``)
+  bubble from a screen to the App, which handles them with ``@on``.
+
+Core result types are imported for type checking only (start-up stays free of numpy).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+from textual.worker import Worker
+
+from animerec_tui.core import progress
+from animerec_tui.core.connectivity import Connectivity, Status
+from animerec_tui.core.records import Library, User
+
+if TYPE_CHECKING:
+    from animerec_tui.core.population.crawl import CrawlSummary
+    from animerec_tui.core.population.provenance import Provenance
+    from animerec_tui.core.population.stats import PopulationStats
+    from animerec_tui.core.recommend.evaluate import EvaluationReport
+    from animerec_tui.core.recommend.service import LoadedModel, Recommendation, TrainResult
+    from animerec_tui.core.services import FetchResult, SearchResult
+    from animerec_tui.core.settings import ModelParams
+
+
+class _Progress(Message):
+    """A progress message: a newer one of the same class replaces one still queued."""
+
+    def can_replace(self, message: Message) -> bool:
+        return type(message) is type(self)
+
+
+# -- progress ----------------------------------------------------------------------------------
 
 
 @dataclass
-class FetchProgress(Message):
-    entries_done: int
-    entries_total: int | None
-    pages_done: int
-    pages_total: int | None
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, FetchProgress)
+class FetchProgress(_Progress):
+    report: progress.LibraryProgress
 
 
 @dataclass
 class TrainProgress(Message):
-    iteration: int
-    total: int
-    loss: float | None
+    report: progress.FitProgress
 
     def can_replace(self, message: Message) -> bool:
         # Every loss point is plotted, so only replace a message for the same iteration.
-        return isinstance(message, TrainProgress) and message.iteration == self.iteration
+        return isinstance(message, TrainProgress) and message.report.done == self.report.done
 
 
 @dataclass
-class StepProgress(Message):
-    """Generic ``done / total`` progress (evaluation folds, model fits)."""
+class StepProgress(_Progress):
+    """Evaluation folds and model fits, ``done / total``."""
 
-    done: int
-    total: int | None
-    what: str = ""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, StepProgress)
+    report: progress.StepProgress
 
 
 @dataclass
-class CrawlProgress(Message):
-    users_done: int
-    users_target: int
-    requests: int
-    elapsed: float
-    eta: float | None
+class CrawlProgress(_Progress):
+    report: progress.CrawlProgress
 
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, CrawlProgress)
+
+# -- results -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchDone(Message):
+    result: SearchResult
+
+
+@dataclass
+class LibraryFetched(Message):
+    result: FetchResult
+
+
+@dataclass
+class CrawlDone(Message):
+    summary: CrawlSummary
+
+
+@dataclass
+class LibraryLoaded(Message):
+    library: Library | None
+
+
+@dataclass
+class RecommendationsReady(Message):
+    """The shown top list, why it is not personal (``notice``, None when it is), the
+    user's planned anime ids and what the model learned from."""
+
+    recs: list[Recommendation]
+    notice: str | None
+    planned: set[str]
+    origin: Provenance
+
+
+@dataclass
+class ModelStatusRead(Message):
+    """The effective parameters and the saved model (None: none usable)."""
+
+    params: ModelParams
+    saved: LoadedModel | None
+
+
+@dataclass
+class ModelReady(Message):
+    """A model is loaded; ``trained`` is set when it was trained just now on request."""
+
+    model: LoadedModel
+    trained: TrainResult | None = None
+
+
+@dataclass
+class EvaluationDone(Message):
+    report: EvaluationReport
+
+
+@dataclass
+class PopulationCounted(Message):
+    stats: PopulationStats
+
+
+# -- intents: screen -> App --------------------------------------------------------------------
+
+
+@dataclass
+class OpenUser(Message):
+    """Open this user: library (fetched or cached) -> model (loaded or trained) -> recs."""
+
+    user: User
+
+
+@dataclass
+class RefreshLibrary(Message):
+    """Re-fetch this cached user's library; the asking screen then gets LibraryRefreshed."""
+
+    user: User
+
+
+@dataclass
+class LibraryRefreshed(Message):
+    """App -> the screen that asked: the refreshed library is in the cache."""
+
+    result: FetchResult
+
+
+@dataclass
+class ConnectivityChanged(Message):
+    """Kitsu answered, or did not: the core's status now, whether the app serves the cache
+    because of it (``offline``) and why (``note``; None keeps the reason last given)."""
+
+    status: Status
+    offline: bool
+    note: str | None = None
+
+    @classmethod
+    def now(cls, connectivity: Connectivity, note: str | None = None) -> ConnectivityChanged:
+        """The core's view at this moment."""
+        return cls(connectivity.status(), connectivity.offline, note)
+
+    @classmethod
+    def unreachable(cls, connectivity: Connectivity, note: str | None) -> ConnectivityChanged:
+        """Kitsu failed (or was not asked): the cache is served."""
+        return cls(connectivity.status(), True, note)
+
+
+@dataclass
+class WorkerFailed(Message):
+    """A screen's worker raised: the App's one failure handler says so."""
+
+    worker: Worker[None]

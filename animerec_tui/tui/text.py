@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from rich.console import JustifyMethod
 from rich.text import Text
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -39,10 +40,14 @@ def without_controls(value: str) -> str:
 
 
 def inert(
-    value: object, style: str = "", *, justify: str | None = None, multiline: bool = False
+    value: object,
+    style: str = "",
+    *,
+    justify: JustifyMethod | None = None,
+    multiline: bool = False,
 ) -> Text:
     """A Text that shows exactly what ``value`` holds (no markup, no escapes)."""
-    return Text(clean(value, multiline=multiline), style=style, justify=justify)  # type: ignore[arg-type]
+    return Text(clean(value, multiline=multiline), style=style, justify=justify)
 
 
 def number(value: float | int | None, fmt: str = "{:,}", *, missing: str = "–") -> Text:

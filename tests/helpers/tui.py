@@ -13,11 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
+from textual.errors import NoWidget
+from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
+from textual.strip import Strip
 
+from animerec_tui.core.records import User
 from animerec_tui.core.services import Core
 from animerec_tui.core.settings import ModelParams, NetworkSettings, Settings
 from animerec_tui.tui.app import AnimerecApp
+from animerec_tui.tui.messages import OpenUser
 
 SMALL_MODEL = ModelParams(factors=16, iterations=6)
 FAST_NETWORK = NetworkSettings(
@@ -93,9 +99,68 @@ def cell_texts(table: Any, column: str) -> list[str]:
     return out
 
 
+def shown_strips(app: App[Any]) -> list[Strip]:
+    """What the widgets of the current screen draw where they are visible, one strip a row of
+    each widget: Textual's public calls (``Screen.find_widget`` for where a widget is and how
+    it is clipped, ``Widget.render_lines`` for what it draws there), as its compositor makes
+    them. A widget not laid out (hidden) or scrolled out of view draws nothing."""
+    screen = app.screen
+    strips: list[Strip] = []
+    for widget in screen.query("*"):
+        try:
+            geometry = screen.find_widget(widget)
+        except NoWidget:
+            continue
+        visible = geometry.region.intersection(geometry.clip)
+        if visible.area:
+            strips.extend(widget.render_lines(visible.translate(-geometry.region.offset)))
+    return strips
+
+
+def shown_lines(app: App[Any]) -> list[str]:
+    """:func:`shown_strips` as plain text, one string per strip."""
+    return ["".join(segment.text for segment in strip) for strip in shown_strips(app)]
+
+
 QUICK_EVALUATION = ("als", "popularity", "item-knn")
 """Models for evaluation screens in tests that are not about the full comparison (EASE is slow)."""
 
 
-def make_app(core: Core, **kwargs: Any) -> AnimerecApp:
-    return AnimerecApp(core, **kwargs)
+class RecordingApp(AnimerecApp):
+    """The app, remembering every notification: toasts expire, the tests need them all.
+
+    ``notify`` is Textual's public entry point for every notification (a widget's ``notify``
+    calls the app's), so overriding it sees them all without Textual's private state.
+    """
+
+    def __init__(self, core: Core, **kwargs: Any) -> None:
+        super().__init__(core, **kwargs)
+        self.seen: list[tuple[SeverityLevel, str, str]] = []
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        self.seen.append((severity, title, message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def messages(self, severity: SeverityLevel | None = None) -> list[str]:
+        return [m for s, _, m in self.seen if severity in (None, s)]
+
+    @property
+    def offline(self) -> bool:
+        """Whether the banner says Kitsu cannot be reached (the session's last link)."""
+        return self.session.link.offline
+
+    def open(self, user: User) -> None:
+        """What Enter on a search result does: ask the App to open the user."""
+        self.post_message(OpenUser(user))
+
+
+def make_app(core: Core, **kwargs: Any) -> RecordingApp:
+    return RecordingApp(core, **kwargs)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from helpers import FIXTURES
-from helpers.tui import settings_for, settle, wait_for_screen, wait_until
+from helpers.tui import make_app, settings_for, settle, wait_for_screen, wait_until
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
@@ -66,7 +66,7 @@ async def test_waiting_search_counts_and_enter_opens_the_cached_match(
     await core.fetch("1001")
     model = service.load_or_train(core.cache, core.settings)
     kitsu.faults = Faults(rate=1.0, kinds=("hang",))
-    app = AnimerecApp(core, model=model)
+    app = make_app(core, model=model)
     async with app.run_test(size=SIZE) as pilot:
         await submit(pilot, "alice")
         await wait_until(
@@ -88,7 +88,7 @@ async def test_after_a_failure_the_next_search_does_not_wait_and_ctrl_r_retries(
     core = open_core(settings(seeded_dir, kitsu, search_deadline=1.0, cooldown=600.0))
     await core.fetch("1001")
     kitsu.faults = Faults(rate=1.0, kinds=(kind,), recorded=PARKED)
-    app = AnimerecApp(core)
+    app = make_app(core)
     async with app.run_test(size=SIZE) as pilot:
         banner = app.screen.query_one(OfflineBanner)
         await submit(pilot, "alice")
@@ -124,9 +124,9 @@ async def test_fetch_dialog_counts_the_wait_and_attempts(
 
     core = open_core(settings(seeded_dir, kitsu, fetch_deadline=120.0))
     kitsu.faults = Faults(rate=1.0, kinds=("hang",))
-    app = AnimerecApp(core)
+    app = make_app(core)
     async with app.run_test(size=SIZE) as pilot:
-        await app.push_screen(FetchScreen(User(id="1001", name="alice")))
+        await app.push_screen(FetchScreen(app.session, User(id="1001", name="alice")))
 
         def detail() -> str:
             return str(app.screen.query_one("#fetch-detail", Label).render())

@@ -26,7 +26,7 @@ async def test_empty_library_says_it_is_not_personal(
     model = service.load(core.cache, core.settings)
     app = make_app(core)
     async with app.run_test(size=SIZE) as pilot:
-        await app.push_screen(RecommendationsScreen(user, model))
+        await app.push_screen(RecommendationsScreen(app.session, user, model))
         screen = app.screen
         await wait_until(pilot, lambda: bool(screen.recs), what="recommendations")  # type: ignore[attr-defined]
         await settle(pilot)

@@ -50,7 +50,7 @@ async def test_library_screen_says_how_many_titles_are_hidden(
     )
     app = make_app(core)
     async with app.run_test(size=SIZE) as pilot:
-        await app.push_screen(LibraryScreen(user))
+        await app.push_screen(LibraryScreen(app.session, user))
         await wait_until(pilot, lambda: app.screen.library is not None, what="library")  # type: ignore[attr-defined]
         await settle(pilot)
         assert app.screen.query_one("#entries", DataTable).row_count == 1
@@ -71,7 +71,7 @@ async def test_detail_pane_is_described_from_kitsu_and_origin_is_said(
     model = service.load(core.cache, core.settings)
     app = make_app(core)
     async with app.run_test(size=SIZE) as pilot:
-        await app.push_screen(RecommendationsScreen(user, model))
+        await app.push_screen(RecommendationsScreen(app.session, user, model))
         screen = app.screen
         await wait_until(pilot, lambda: bool(screen.recs), what="recommendations")  # type: ignore[attr-defined]
         await wait_until(
@@ -107,7 +107,7 @@ async def test_a_kitsu_user_on_the_sample_alone_is_offered_the_crawl_around_them
     model = service.load(core.cache, core.settings)
     app = make_app(core)
     async with app.run_test(size=SIZE) as pilot:
-        await app.push_screen(RecommendationsScreen(user, model))
+        await app.push_screen(RecommendationsScreen(app.session, user, model))
         screen = app.screen
         await wait_until(pilot, lambda: screen.origin is not None, what="origin")  # type: ignore[attr-defined]
         await settle(pilot)

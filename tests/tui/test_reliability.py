@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +28,20 @@ import pytest
 from helpers.population import library_snapshot
 from helpers.tui import (
     SIZE,
+    RecordingApp,
     cell_texts,
     sample_query,
     search,
     settings_for,
     settle,
+    shown_lines,
+    shown_strips,
     wait_for_screen,
     wait_until,
 )
 from textual import events
-from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from textual.widgets._toast import Toast
 
 import animerec_tui.fakekitsu.server as fake_server
 from animerec_tui.core.cache import Cache
@@ -107,34 +109,11 @@ def persistent(kind: str) -> Faults:
     return Faults(rate=1.0, kinds=(kind,), seed=1, slow_seconds=SLOW)
 
 
-class RecordingApp(AnimerecApp):
-    """The app, remembering every notification: toasts expire, the tests need them all."""
-
-    def __init__(self, core: Core, **kwargs: Any) -> None:
-        super().__init__(core, **kwargs)
-        self.seen: list[tuple[SeverityLevel, str, str]] = []
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = True,
-    ) -> None:
-        self.seen.append((severity, title, message))
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
-    def messages(self, severity: SeverityLevel | None = None) -> list[str]:
-        return [m for s, _, m in self.seen if severity in (None, s)]
-
-
 def healthy(app: RecordingApp) -> None:
     """No unexpected exception reached the user or the app."""
     bugs = [m for _, title, m in app.seen if title == "animerec bug"]
     assert not bugs, bugs
-    assert app._exception is None, app._exception  # what run_test would raise
+    assert app.return_code is None, app.return_code  # an unhandled exception sets 1
     assert app.is_running
 
 
@@ -392,7 +371,7 @@ async def test_persistent_faults_in_crawl(
     core = open_core(online_settings(seeded_dir, kitsu, attempts=2))
     await core.fetch("1001")
     app = RecordingApp(core, crawl_users=3)
-    app.current_user = core.cache.get_user("1001")
+    app.session.current_user = core.cache.get_user("1001")
     async with app.run_test(size=FAULT_SIZE) as pilot:
         await pilot.press("f5")
         await wait_for_screen(pilot, "population", timeout=WAIT)
@@ -420,16 +399,9 @@ async def test_persistent_faults_in_crawl(
 # -- hostile strings: inert on every screen --------------------------------------------------
 
 
-def shown_lines(app: AnimerecApp) -> list[str]:
-    """The screen as the compositor sends it to the terminal: one string per row."""
-    strips = app.screen._compositor.render_strips()
-    return ["".join(segment.text for segment in strip) for strip in strips]
-
-
 def assert_inert(app: AnimerecApp, *expected: str) -> None:
     """No control character and no link reach the terminal; ``expected`` shows literally."""
-    strips = app.screen._compositor.render_strips()
-    for strip in strips:
+    for strip in shown_strips(app):
         for segment in strip:
             assert not CONTROL.search(segment.text), repr(segment.text)
             style = segment.style
@@ -440,7 +412,7 @@ def assert_inert(app: AnimerecApp, *expected: str) -> None:
 
 
 def toast_texts(app: AnimerecApp) -> list[str]:
-    return [toast.render().plain for toast in app.screen.query(Toast)]
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
 
 
 MODAL_LATENCY = 0.5
@@ -477,16 +449,21 @@ async def test_hostile_strings_inert_on_every_offline_screen(
 
     real_stats = stats_module.population_stats
 
-    class HostileStats:
-        def __init__(self, cache: Cache) -> None:
-            self.data = real_stats(cache).to_json()
-            self.data["top_users"] = [{"user": HOSTILE_NAME, "entries": 3}]
-            self.data["by_title"] = {HOSTILE_TITLE: 2, "plain": 1}
+    @dataclass
+    class HostileStats(stats_module.PopulationStats):
+        """The real overview plus fields a later core may add: the screen shows new fields
+        without a change of its own (a table of records, a chart of counts)."""
 
-        def to_json(self) -> dict[str, Any]:
-            return self.data
+        top_users: list[dict[str, object]] = field(
+            default_factory=lambda: [{"user": HOSTILE_NAME, "entries": 3}]
+        )
+        by_title: dict[str, int] = field(default_factory=lambda: {HOSTILE_TITLE: 2, "plain": 1})
 
-    monkeypatch.setattr(stats_module, "population_stats", HostileStats)
+    def hostile_stats(cache: Cache) -> HostileStats:
+        real = real_stats(cache)
+        return HostileStats(**{f.name: getattr(real, f.name) for f in fields(real)})
+
+    monkeypatch.setattr(stats_module, "population_stats", hostile_stats)
     app = RecordingApp(core)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         query = app.screen.query_one("#query", Input)

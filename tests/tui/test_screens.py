@@ -116,7 +116,7 @@ async def test_population_screen(trained_dir: Path, open_core: Callable[[Setting
         assert app.screen.query(BarChart)
         await pilot.press("c")  # crawling needs Kitsu: offline says so instead
         await pilot.pause()
-        assert any("offline" in n.message for n in app._notifications)
+        assert any("offline" in m for m in app.messages())
         await pilot.press("escape")
         await wait_for_screen(pilot, "search")
 
@@ -137,9 +137,9 @@ async def test_train_screen_parameters_progress_and_loss(
         await pilot.press("ctrl+t")
         await wait_for_screen(pilot, "search", timeout=60)
         await settle(pilot)
-        assert app.model is not None
-        assert app.model.info["params"]["iterations"] == 4
-        assert any("Trained" in n.message for n in app._notifications)
+        assert app.session.model is not None
+        assert app.session.model.info["params"]["iterations"] == 4
+        assert any("Trained" in m for m in app.messages())
 
 
 async def test_stale_model_warning(

@@ -7,23 +7,28 @@ screen sets the cancel event so the thread stops at its next check instead of ru
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from animerec_tui.core.progress import StepProgress as CoreStepProgress
+from animerec_tui.core import progress
 from animerec_tui.tui.background import background_priority
-from animerec_tui.tui.messages import StepProgress
+from animerec_tui.tui.messages import EvaluationDone, StepProgress
 from animerec_tui.tui.screens.base import AnimerecScreen
+from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import inert, number
 from animerec_tui.tui.widgets.banner import OfflineBanner
 from animerec_tui.tui.widgets.charts import BarChart
+
+if TYPE_CHECKING:
+    from animerec_tui.core.recommend.evaluate import EvaluationReport, ModelScore
 
 METRICS: tuple[tuple[str, str], ...] = (
     ("precision", "Precision"),
@@ -49,17 +54,17 @@ class EvaluationScreen(AnimerecScreen):
         Binding("ctrl+r", "rerun", "Re-run", id="eval-rerun", tooltip="Evaluate again"),
     ]
 
-    def __init__(self, k: int = 10) -> None:
-        super().__init__(id="evaluation")
+    def __init__(self, session: Session, k: int = 10) -> None:
+        super().__init__(session, id="evaluation")
         self.k = k
         self.metric = "ndcg"
-        self.report: dict[str, Any] | None = None
+        self.report: EvaluationReport | None = None
         self.cancel_event = threading.Event()
         self.running = False
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield OfflineBanner()
+        yield OfflineBanner(self.session.link)
         yield Label("", id="eval-status")
         yield ProgressBar(total=None, show_eta=False, id="eval-bar")
         yield DataTable(id="metrics", cursor_type="row", zebra_stripes=True)
@@ -71,7 +76,7 @@ class EvaluationScreen(AnimerecScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "evaluation"
-        known = self.animerec.evaluations.get((self.core.cache.fingerprint(), self.k))
+        known = self.session.evaluations.get((self.core.cache.fingerprint(), self.k))
         if known is None:
             self.action_rerun()
         else:  # same cache, same K: the report cannot have changed
@@ -83,60 +88,54 @@ class EvaluationScreen(AnimerecScreen):
         self.cancel_event.set()
 
     @work(thread=True, group="evaluate", exclusive=True, exit_on_error=False, name="evaluate")
-    def evaluate(self, k: int) -> dict[str, Any]:
-
-        def progress(report: CoreStepProgress) -> None:
-            self.post_message(StepProgress(report.done, report.total, report.what))
+    def evaluate(self, k: int) -> None:
+        def report(step: progress.StepProgress) -> None:
+            self.post_message(StepProgress(step))
 
         key = (self.core.cache.fingerprint(), k)
-        models = self.animerec.evaluation_models
         with background_priority():
-            report = self._run(k, progress, models)
-        data: dict[str, Any] = report.to_json()
-        self.animerec.evaluations[key] = data
-        return data
+            done = self._run(k, report)
+        self.session.evaluations[key] = done
+        self.deliver(EvaluationDone(done))
 
-    def _run(self, k: int, progress: Any, models: tuple[str, ...] | None) -> Any:
-        from animerec_tui.core.recommend import service
+    def _run(self, k: int, report: Callable[[progress.StepProgress], None]) -> EvaluationReport:
+        from animerec_tui.core.recommend.evaluate import MODELS, evaluate
 
+        chosen = self.session.evaluation_models
+        models = MODELS if chosen is None else chosen
         cache, settings = self.core.cache, self.core.settings
-        if models is None:
-            report = service.evaluate(
-                cache, settings, k=k, progress=progress, cancel=self.cancel_event
-            )
-        else:
-            from animerec_tui.core.recommend.evaluate import evaluate
-
-            report = evaluate(
-                cache, settings, k=k, progress=progress, cancel=self.cancel_event, models=models
-            )
-        return report
+        return evaluate(
+            cache, settings, k=k, progress=report, cancel=self.cancel_event, models=models
+        )
 
     def on_step_progress(self, message: StepProgress) -> None:
-        self.query_one("#eval-bar", ProgressBar).update(total=message.total, progress=message.done)
-        if message.what:
+        step = message.report
+        self.query_one("#eval-bar", ProgressBar).update(total=step.total, progress=step.done)
+        if step.what:
             self.query_one("#eval-status", Label).update(
-                inert(f"Evaluating at K={self.k}: {message.what}")
+                inert(f"Evaluating at K={self.k}: {step.what}")
             )
 
-    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        if worker.name != "evaluate":
-            return
+    def _finished(self) -> None:
         self.running = False
-        bar = self.query_one("#eval-bar", ProgressBar)
-        bar.display = False
-        if state != WorkerState.SUCCESS:
-            self.query_one("#eval-status", Label).update(
-                "Evaluation did not finish · ctrl+r tries again"
-            )
-            return
-        self.report = worker.result  # type: ignore[assignment]
+        self.query_one("#eval-bar", ProgressBar).display = False
+
+    def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
+        self._finished()
+        self.query_one("#eval-status", Label).update(
+            "Evaluation did not finish · ctrl+r tries again"
+        )
+
+    @on(EvaluationDone)
+    def evaluated(self, message: EvaluationDone) -> None:
+        self._finished()
+        self.report = message.report
         self._render_report()
 
     def _render_report(self) -> None:
         assert self.report is not None
-        k = self.report["k"]
-        models = self.report["models"]
+        k = self.report.k
+        models = self.report.models
         table = self.query_one("#metrics", DataTable)
         with self.app.batch_update():
             table.clear(columns=True)
@@ -145,24 +144,21 @@ class EvaluationScreen(AnimerecScreen):
                 title = f"{label}@{k}" if key in {"precision", "recall", "map", "ndcg"} else label
                 table.add_column(Text(title, justify="right"), key=key, width=max(len(title), 9))
             best = {
-                key: max((m.get(key) or 0.0) for m in models) if models else 0.0
-                for key, _ in METRICS
+                key: max(_metric(m, key) for m in models) if models else 0.0 for key, _ in METRICS
             }
             for model in models:
-                cells: list[Any] = [inert(model["name"], "bold")]
+                cells: list[Text] = [inert(model.name, "bold")]
                 for key, _ in METRICS:
-                    value = model.get(key)
+                    value = _metric(model, key)
                     cell = number(value, "{:.4f}")
-                    if value is not None and value == best[key] and len(models) > 1:
+                    if value == best[key] and len(models) > 1:
                         cell.stylize("bold green")
                     cells.append(cell)
-                table.add_row(*cells, key=str(model["name"]))
+                table.add_row(*cells, key=model.name)
         self.query_one("#protocol", Static).update(
-            Text("Protocol\n", style="bold")
-            + inert(self.report.get("protocol", ""), multiline=True)
+            Text("Protocol\n", style="bold") + inert(self.report.protocol, multiline=True)
         )
-        users = self.report.get("users")
-        scope = f" · {users:,} test users" if isinstance(users, int) else ""
+        scope = f" · {self.report.users:,} test users"
         self.query_one("#eval-status", Label).update(
             f"{len(models)} models at K={k}{scope} · best in green · c: chart metric · k: change K"
         )
@@ -173,12 +169,10 @@ class EvaluationScreen(AnimerecScreen):
         if self.report is None:
             return
         label = dict(METRICS)[self.metric]
-        k = self.report["k"]
+        k = self.report.k
         chart = self.query_one("#eval-chart", BarChart)
         chart.title = f"{label}@{k} by model" if self.metric != "auc" else f"{label} by model"
-        chart.data = tuple(
-            (str(m["name"]), float(m.get(self.metric) or 0.0)) for m in self.report["models"]
-        )
+        chart.data = tuple((m.name, _metric(m, self.metric)) for m in self.report.models)
 
     def action_cycle_metric(self) -> None:
         keys = [k for k, _ in METRICS]
@@ -206,3 +200,10 @@ class EvaluationScreen(AnimerecScreen):
             f"Evaluating every model at K={self.k} on held-out entries…"
         )
         self.evaluate(self.k)
+
+
+def _metric(score: ModelScore, key: str) -> float:
+    """One of METRICS of a model's scores, as the table and the chart show it (6 places, as
+    the report is written)."""
+    value: float = getattr(score, key)
+    return round(value, 6)

@@ -6,18 +6,19 @@ stalls the first paint of the screen.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, Static
-from textual.worker import Worker, WorkerState
 
 from animerec_tui.core.records import STATUSES, Library, User
+from animerec_tui.tui.messages import LibraryLoaded, LibraryRefreshed, RefreshLibrary
 from animerec_tui.tui.screens.base import AnimerecScreen
+from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import clean, inert, number
 from animerec_tui.tui.widgets.banner import OfflineBanner
 from animerec_tui.tui.widgets.charts import BarChart
@@ -55,15 +56,15 @@ class LibraryScreen(AnimerecScreen):
         ),
     ]
 
-    def __init__(self, user: User) -> None:
-        super().__init__(id="library")
+    def __init__(self, session: Session, user: User) -> None:
+        super().__init__(session, id="library")
         self.user = user
         self.library: Library | None = None
         self.status_filter: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield OfflineBanner()
+        yield OfflineBanner(self.session.link)
         yield Label("reading the cache…", id="library-status-line")
         with Horizontal():
             yield DataTable(id="entries", cursor_type="row", zebra_stripes=True)
@@ -84,13 +85,12 @@ class LibraryScreen(AnimerecScreen):
         self.load()
 
     @work(thread=True, group="library", exclusive=True, exit_on_error=False, name="library")
-    def load(self) -> Library | None:
-        return self.core.cache.library(self.user.id)
+    def load(self) -> None:
+        self.deliver(LibraryLoaded(self.core.cache.library(self.user.id)))
 
-    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        if worker.name != "library" or state != WorkerState.SUCCESS:
-            return
-        self.library = worker.result  # type: ignore[assignment]
+    @on(LibraryLoaded)
+    def loaded(self, message: LibraryLoaded) -> None:
+        self.library = message.library
         if self.library is None:
             self.query_one("#library-status-line", Label).update(
                 "This user's library is not cached yet."
@@ -149,4 +149,8 @@ class LibraryScreen(AnimerecScreen):
             self._render_rows()
 
     def action_refresh(self) -> None:
-        self.animerec.refresh_user(self.user, then=self.load)
+        self.post_message(RefreshLibrary(self.user))
+
+    @on(LibraryRefreshed)
+    def refreshed(self) -> None:
+        self.load()

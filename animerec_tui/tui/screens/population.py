@@ -1,37 +1,41 @@
 """The cached population the model learns from: totals, status mix, library sizes, activity.
 
-Rendering follows ``PopulationStats.to_json()``: scalar fields go into the totals table, a
-mapping of counts becomes a bar chart, a list of records becomes a table. New fields added to
-the core's overview therefore show up here without a TUI change.
+Rendering walks the fields of the core's ``PopulationStats``: scalar fields go into the totals
+table, a mapping of counts becomes a bar chart, a mapping of records becomes a table. New
+fields added to the core's overview therefore show up here without a TUI change.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import fields
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label
-from textual.worker import Worker, WorkerState
 
+from animerec_tui.core.records import User
 from animerec_tui.tui.background import background_priority
+from animerec_tui.tui.messages import PopulationCounted
 from animerec_tui.tui.screens.base import AnimerecScreen
+from animerec_tui.tui.session import CRAWL_USERS, Session
 from animerec_tui.tui.text import inert, number
 from animerec_tui.tui.widgets.banner import OfflineBanner
 from animerec_tui.tui.widgets.charts import BarChart
 
-CRAWL_USERS = 50
-"""Users one crawl from this screen adds (the app's ``crawl_users`` overrides it)."""
+if TYPE_CHECKING:
+    from animerec_tui.core.population.crawl import CrawlSummary
+    from animerec_tui.core.population.stats import PopulationStats
 
 
 def _title(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -50,13 +54,13 @@ class PopulationScreen(AnimerecScreen):
         ),
     ]
 
-    def __init__(self) -> None:
-        super().__init__(id="population")
-        self.stats: dict[str, Any] | None = None
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, id="population")
+        self.stats: PopulationStats | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield OfflineBanner()
+        yield OfflineBanner(self.session.link)
         yield Label("counting…", id="population-status")
         yield Label("", id="population-origin")
         with Horizontal(id="population-body"):
@@ -74,19 +78,16 @@ class PopulationScreen(AnimerecScreen):
         self.action_reload()
 
     @work(thread=True, group="population", exclusive=True, exit_on_error=False, name="stats")
-    def load(self) -> dict[str, Any]:
+    def load(self) -> None:
         from animerec_tui.core.population.stats import population_stats
 
         with background_priority():
-            return population_stats(self.core.cache).to_json()
+            stats = population_stats(self.core.cache)
+        self.deliver(PopulationCounted(stats))
 
-    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        if worker.name == "stats" and state == WorkerState.SUCCESS:
-            self.stats = worker.result  # type: ignore[assignment]
-            self.call_later(self._render_stats)
-
-    async def _render_stats(self) -> None:
-        assert self.stats is not None
+    @on(PopulationCounted)
+    async def counted(self, message: PopulationCounted) -> None:
+        stats = message.stats
         totals = self.query_one("#totals", DataTable)
         charts = self.query_one("#population-charts", VerticalScroll)
         tables = self.query_one("#population-tables", VerticalScroll)
@@ -94,8 +95,9 @@ class PopulationScreen(AnimerecScreen):
         await tables.remove_children()
         totals.clear()
         new_charts: list[BarChart] = []
-        new_tables: list[Any] = []
-        for key, value in self.stats.items():
+        new_tables: list[tuple[str, DataTable[Text]]] = []
+        for field in fields(stats):
+            key, value = field.name, getattr(stats, field.name)
             if _is_number(value):
                 fmt = "{:,}" if isinstance(value, int) else "{:,.2f}"
                 totals.add_row(inert(_title(key)), number(value, fmt), key=key)
@@ -121,26 +123,28 @@ class PopulationScreen(AnimerecScreen):
         for label, table in new_tables:
             await tables.mount(Label(label, classes="section-title"))
             await tables.mount(table)
-        users = self.stats.get("users", 0)
         self.query_one("#population-status", Label).update(
-            f"{users:,} users in the cache · c crawls more from Kitsu · ctrl+r recounts"
+            f"{stats.users:,} users in the cache · c crawls more from Kitsu · ctrl+r recounts"
         )
-        learned = self.stats.get("learned_from")
+        learned = stats.learned_from
         origin = self.query_one("#population-origin", Label)
         origin.update(f"The model {learned}" if learned else "")
+        self.stats = stats  # rendered
 
-    def _records_table(self, key: str, rows: list[dict[str, Any]]) -> tuple[str, DataTable[Any]]:
-        table: DataTable[Any] = DataTable(cursor_type="row", classes="records")
+    def _records_table(
+        self, key: str, rows: list[dict[str, object]]
+    ) -> tuple[str, DataTable[Text]]:
+        table: DataTable[Text] = DataTable(cursor_type="row", classes="records")
         columns: list[str] = []
         for row in rows:
             columns.extend(c for c in row if c not in columns)
         for column in columns:
             table.add_column(_title(column), key=column)
         for row in rows:
-            cells: list[Any] = []
+            cells: list[Text] = []
             for column in columns:
                 value = row.get(column)
-                if _is_number(value):
+                if isinstance(value, int | float) and _is_number(value):
                     cells.append(number(value, "{:,}" if isinstance(value, int) else "{:,.2f}"))
                 else:
                     cells.append(inert("" if value is None else value))
@@ -153,25 +157,15 @@ class PopulationScreen(AnimerecScreen):
         self.load()
 
     def action_crawl(self) -> None:
-        self.animerec.retry_online()
-        if self.core.offline:
-            self.notify("Crawling needs Kitsu, and offline mode is on.", severity="warning")
-            return
-        from animerec_tui.tui.screens.progress import CrawlScreen
+        from animerec_tui.tui.screens.progress import start_crawl
 
-        def done(summary: Any) -> None:
+        def done(summary: CrawlSummary | None) -> None:
             if summary is not None:
                 self.action_reload()
 
-        self.app.push_screen(
-            CrawlScreen(
-                around=_kitsu_user(self.animerec.current_user),
-                max_users=self.animerec.crawl_users or CRAWL_USERS,
-            ),
-            done,
-        )
+        start_crawl(self, _kitsu_user(self.session.current_user), done)
 
 
-def _kitsu_user(user: Any) -> Any:
+def _kitsu_user(user: User | None) -> User | None:
     """Crawl around the current user only when it is a real Kitsu user (not a sample one)."""
     return user if user is not None and not user.is_sample else None

@@ -9,21 +9,31 @@ user, so a cancel leaves the cache exactly as it was (plus whole users, for a cr
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Label, ProgressBar
 from textual.worker import Worker, WorkerState
 
+from animerec_tui.core import progress
 from animerec_tui.core.records import User
-from animerec_tui.tui.messages import CrawlProgress, FetchProgress
-from animerec_tui.tui.screens.base import AnimerecModal
+from animerec_tui.tui.messages import (
+    ConnectivityChanged,
+    CrawlDone,
+    CrawlProgress,
+    FetchProgress,
+    LibraryFetched,
+)
+from animerec_tui.tui.screens.base import AnimerecModal, AnimerecScreen
+from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import inert
 
 if TYPE_CHECKING:
+    from animerec_tui.core.population.crawl import CrawlSummary
     from animerec_tui.core.services import FetchResult
 
 
@@ -40,8 +50,8 @@ class FetchScreen(AnimerecModal["FetchResult | None"]):
         ),
     ]
 
-    def __init__(self, user: User, *, refresh: bool = False) -> None:
-        super().__init__(id="fetch", classes="progress-modal")
+    def __init__(self, session: Session, user: User, *, refresh: bool = False) -> None:
+        super().__init__(session, id="fetch")
         self.user = user
         self.incremental = refresh
 
@@ -68,46 +78,46 @@ class FetchScreen(AnimerecModal["FetchResult | None"]):
             self.query_one("#fetch-detail", Label).update(inert(wait.describe()))
 
     @work(group="fetch", exclusive=True, exit_on_error=False, name="fetch")
-    async def fetch(self) -> FetchResult:
-        def progress(p: Any) -> None:
-            self.post_message(
-                FetchProgress(p.entries_done, p.entries_total, p.pages_done, p.pages_total)
-            )
+    async def fetch(self) -> None:
+        def report(p: progress.LibraryProgress) -> None:
+            self.post_message(FetchProgress(p))
 
-        return await self.core.fetch(self.user.id, refresh=self.incremental, progress=progress)
+        result = await self.core.fetch(self.user.id, refresh=self.incremental, progress=report)
+        self.post_message(LibraryFetched(result))
 
     def on_fetch_progress(self, message: FetchProgress) -> None:
         self._progressed = True
+        p = message.report
         bar = self.query_one("#fetch-bar", ProgressBar)
-        bar.update(total=message.entries_total, progress=message.entries_done)
-        entries = f"{message.entries_done:,}"
-        if message.entries_total is not None:
-            entries += f" of {message.entries_total:,}"
-        pages = f"{message.pages_done}"
-        if message.pages_total is not None:
-            pages += f" of {message.pages_total}"
+        bar.update(total=p.entries_total, progress=p.entries_done)
+        entries = f"{p.entries_done:,}"
+        if p.entries_total is not None:
+            entries += f" of {p.entries_total:,}"
+        pages = f"{p.pages_done}"
+        if p.pages_total is not None:
+            pages += f" of {p.pages_total}"
         self.query_one("#fetch-detail", Label).update(f"entries {entries} · pages {pages}")
 
     def action_cancel(self) -> None:
         self.workers.cancel_group(self, "fetch")
 
-    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        if worker.name != "fetch":
-            return
-        if state == WorkerState.SUCCESS:
-            result: FetchResult = worker.result  # type: ignore[assignment]
-            if result.offline:  # its note says "cached data", not why: keep the banner's reason
-                self.animerec.go_offline(None)
-            elif result.mode != "cached":
-                self.animerec.back_online()
-            self.dismiss(result)
-            return
+    @on(LibraryFetched)
+    async def fetched(self, message: LibraryFetched) -> None:
+        result: FetchResult = message.result
+        connectivity = self.core.connectivity
+        if result.offline:  # its note says "cached data", not why: keep the banner's reason
+            self.app.post_message(ConnectivityChanged.unreachable(connectivity, None))
+        elif result.mode != "cached":
+            self.app.post_message(ConnectivityChanged.now(connectivity))
+        await self.close_with(result)
+
+    def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
         if state == WorkerState.CANCELLED:
             self.notify("Fetch cancelled; the cache is unchanged.", severity="warning")
         self.dismiss(None)
 
 
-class CrawlScreen(AnimerecModal[Any]):
+class CrawlScreen(AnimerecModal["CrawlSummary | None"]):
     """Grows the training population from Kitsu with a users-done progress bar."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -120,8 +130,8 @@ class CrawlScreen(AnimerecModal[Any]):
         ),
     ]
 
-    def __init__(self, *, around: User | None = None, max_users: int = 50) -> None:
-        super().__init__(id="crawl", classes="progress-modal")
+    def __init__(self, session: Session, *, around: User | None, max_users: int) -> None:
+        super().__init__(session, id="crawl")
         self.around = around
         self.max_users = max_users
         self.stop = threading.Event()
@@ -139,38 +149,38 @@ class CrawlScreen(AnimerecModal[Any]):
         self.crawl()
 
     @work(group="crawl", exclusive=True, exit_on_error=False, name="crawl")
-    async def crawl(self) -> Any:
+    async def crawl(self) -> None:
         from animerec_tui.core.population.crawl import crawl
 
-        def progress(p: Any) -> None:
-            self.post_message(
-                CrawlProgress(p.users_done, p.users_target, p.requests, p.elapsed, p.eta)
-            )
+        def report(p: progress.CrawlProgress) -> None:
+            self.post_message(CrawlProgress(p))
 
         crawl_settings = self.core.settings.crawl
         client = self.core.client(
             max_rps=crawl_settings.requests_per_second, concurrency=crawl_settings.concurrency
         )
         async with client:
-            return await crawl(
+            summary = await crawl(
                 self.core.cache,
                 client,
                 self.core.settings,
                 around=self.around.id if self.around else None,
                 random=self.around is None,
                 max_users=self.max_users,
-                progress=progress,
+                progress=report,
                 cancel=self.stop,
             )
+        self.post_message(CrawlDone(summary))
 
     def on_crawl_progress(self, message: CrawlProgress) -> None:
+        p = message.report
         self.query_one("#crawl-bar", ProgressBar).update(
-            total=message.users_target, progress=message.users_done
+            total=p.users_target, progress=p.users_done
         )
-        eta = f" · about {message.eta:.0f}s left" if message.eta is not None else ""
+        eta = f" · about {p.eta:.0f}s left" if p.eta is not None else ""
         self.query_one("#crawl-detail", Label).update(
-            f"users {message.users_done} of {message.users_target} · "
-            f"{message.requests} requests · {message.elapsed:.0f}s{eta}"
+            f"users {p.users_done} of {p.users_target} · "
+            f"{p.requests} requests · {p.elapsed:.0f}s{eta}"
         )
 
     def action_cancel(self) -> None:
@@ -179,16 +189,27 @@ class CrawlScreen(AnimerecModal[Any]):
         self.query_one("#crawl-detail", Label).update("stopping after the current user…")
         self.set_timer(2.0, lambda: self.workers.cancel_group(self, "crawl"))
 
-    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        if worker.name != "crawl":
-            return
-        if state == WorkerState.SUCCESS:
-            summary = worker.result
-            text = summary.summary() if hasattr(summary, "summary") else "Crawl finished."
-            self.animerec.back_online()
-            self.notify(inert(text).plain, markup=False)
-            self.dismiss(summary)
-            return
+    @on(CrawlDone)
+    async def crawled(self, message: CrawlDone) -> None:
+        self.app.post_message(ConnectivityChanged.now(self.core.connectivity))
+        self.notify(inert(message.summary.summary()).plain, markup=False)
+        await self.close_with(message.summary)
+
+    def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
         if state == WorkerState.CANCELLED:
             self.notify("Crawl stopped; users already fetched stay cached.", severity="warning")
         self.dismiss(None)
+
+
+def start_crawl(
+    screen: AnimerecScreen, around: User | None, done: Callable[[CrawlSummary | None], None]
+) -> None:
+    """Crawl from a screen (``c``): an explicit retry of Kitsu, then the crawl modal; ``done``
+    gets its summary (None when it was cancelled or failed)."""
+    session = screen.session
+    session.retry_kitsu()
+    if session.core.offline:
+        screen.notify("Crawling needs Kitsu, and offline mode is on.", severity="warning")
+        return
+    crawl = CrawlScreen(session, around=around, max_users=session.crawl_target)
+    screen.app.push_screen(crawl, done)

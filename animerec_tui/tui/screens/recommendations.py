@@ -7,7 +7,7 @@ recommender imports numpy/implicit and scores every anime, which must not block 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -15,12 +15,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, Static
-from textual.worker import Worker, WorkerState
 
 from animerec_tui.core.records import User
+from animerec_tui.tui.messages import LibraryRefreshed, RecommendationsReady, RefreshLibrary
 from animerec_tui.tui.screens.base import AnimerecScreen
+from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import clean, inert, join_inert, number
 from animerec_tui.tui.widgets.banner import OfflineBanner
+
+if TYPE_CHECKING:
+    from animerec_tui.core.population.crawl import CrawlSummary
+    from animerec_tui.core.population.provenance import Provenance
+    from animerec_tui.core.recommend.service import LoadedModel, Recommendation, Recommendations
 
 TYPES: tuple[str | None, ...] = (None, "TV", "movie", "OVA", "ONA", "special", "music")
 PAGE = 20
@@ -37,7 +43,7 @@ COLUMNS: dict[str, tuple[str, int | None]] = {
 }
 
 
-def _sort_value(rec: Any, column: str) -> Any:
+def _sort_value(rec: Recommendation, column: str) -> str | float:
     """A comparable value per column; missing values sort last whatever the direction."""
     anime = rec.anime
     match column:
@@ -99,8 +105,8 @@ class RecommendationsScreen(AnimerecScreen):
         ),
     ]
 
-    def __init__(self, user: User, model: Any) -> None:
-        super().__init__(id="recommendations")
+    def __init__(self, session: Session, user: User, model: LoadedModel) -> None:
+        super().__init__(session, id="recommendations")
         self.user = user
         self.model = model
         self.n = PAGE
@@ -108,15 +114,17 @@ class RecommendationsScreen(AnimerecScreen):
         self.hide_planned = True
         self.sort_column = "rank"
         self.sort_reverse = False
-        self.recs: list[Any] = []
-        self.by_id: dict[str, Any] = {}
+        self.recs: list[Recommendation] = []
+        self.notice: str | None = None
+        """Why the list is not personal (the popularity fallback), or None."""
+        self.by_id: dict[str, Recommendation] = {}
         self.planned: set[str] = set()
-        self.origin: Any = None
-        """What the model learned from (``core.population.provenance.Provenance``)."""
+        self.origin: Provenance | None = None
+        """What the model learned from."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield OfflineBanner()
+        yield OfflineBanner(self.session.link)
         yield Label("", id="recs-status")
         yield Label("", id="recs-origin")
         yield DataTable(id="recs", cursor_type="row", zebra_stripes=True)
@@ -128,18 +136,19 @@ class RecommendationsScreen(AnimerecScreen):
         self.sub_title = f"recommendations for {clean(self.user.label)}"
         table = self.query_one("#recs", DataTable)
         for key, (label, width) in COLUMNS.items():
-            justify = "right" if key in {"rank", "episodes", "rating", "score"} else "left"
-            table.add_column(Text(label, justify=justify), key=key, width=width)  # type: ignore[arg-type]
-        info = getattr(self.model, "info", None) or {}
-        if info.get("stale") and not self.animerec.stale_warned:
-            self.animerec.stale_warned = True  # once per session: the status line keeps saying it
+            right = key in {"rank", "episodes", "rating", "score"}
+            table.add_column(
+                Text(label, justify="right" if right else "left"), key=key, width=width
+            )
+        if self.model.stale and not self.session.stale_warned:
+            self.session.stale_warned = True  # once per session: the status line keeps saying it
             self.notify(
                 "The model is older than the cache: press F3 to retrain with recent data.",
                 severity="warning",
             )
         self.compute()
 
-    def use_model(self, model: Any) -> None:
+    def use_model(self, model: LoadedModel) -> None:
         """A model was just trained (F3): recommend with it."""
         self.model = model
         self.compute()
@@ -147,17 +156,18 @@ class RecommendationsScreen(AnimerecScreen):
     # -- data --------------------------------------------------------------------------------
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
-    def compute(self) -> tuple[list[Any], set[str], Any]:
+    def compute(self) -> None:
         from animerec_tui.core.describe import shown_top
         from animerec_tui.core.population.provenance import provenance
         from animerec_tui.core.recommend import service
 
         cache, settings = self.core.cache, self.core.settings
-        if hasattr(self.model, "refresh_stale"):
-            self.model.refresh_stale(cache)  # the cache may have changed since it was loaded
+        self.model.refresh_stale(cache)  # the cache may have changed since it was loaded
 
-        def top(k: int) -> list[Any]:
-            return service.recommend(
+        notice: list[str | None] = [None]
+
+        def top(k: int) -> Recommendations:
+            ranked = service.recommend(
                 cache,
                 settings,
                 self.user.id,
@@ -166,13 +176,16 @@ class RecommendationsScreen(AnimerecScreen):
                 exclude_planned=self.hide_planned,
                 model=self.model,
             )
+            notice[0] = ranked.notice
+            return ranked
 
         recs = shown_top(top, cache, self.n, settings.display.title_language)
         library = cache.library(self.user.id)
         planned = (
             {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
         )
-        return recs, planned, provenance(cache, self.user.id)
+        origin = provenance(cache, self.user.id)
+        self.deliver(RecommendationsReady(recs, notice[0], planned, origin))
 
     @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
     async def describe(self) -> None:
@@ -180,17 +193,18 @@ class RecommendationsScreen(AnimerecScreen):
         if await self.core.describe(r.anime_id for r in self.recs):
             self.compute()  # shows what Kitsu said, refilled if it hides some
 
-    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        if worker.name == "recommend" and state == WorkerState.SUCCESS:
-            self.recs, self.planned, self.origin = worker.result  # type: ignore[misc]
-            self.by_id = {str(r.anime_id): r for r in self.recs}
-            self._render_rows()
-            if not self.animerec.offline:
-                self.describe()
+    @on(RecommendationsReady)
+    def ready(self, message: RecommendationsReady) -> None:
+        self.recs, self.notice = message.recs, message.notice
+        self.planned, self.origin = message.planned, message.origin
+        self.by_id = {str(r.anime_id): r for r in self.recs}
+        self._render_rows()
+        if not self.session.link.offline:
+            self.describe()
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def visible(self) -> list[Any]:
+    def in_order(self) -> list[Recommendation]:
         rows = list(self.recs)
         if self.sort_column != "rank" or self.sort_reverse:
             rows.sort(key=lambda r: _sort_value(r, self.sort_column), reverse=self.sort_reverse)
@@ -199,7 +213,7 @@ class RecommendationsScreen(AnimerecScreen):
     def _render_rows(self) -> None:
         table = self.query_one("#recs", DataTable)
         keep = self.highlighted_id()
-        rows = self.visible()
+        rows = self.in_order()
         with self.app.batch_update():
             table.clear()
             for rec in rows:
@@ -233,12 +247,11 @@ class RecommendationsScreen(AnimerecScreen):
             f"sort: {COLUMNS[self.sort_column][0]} {arrow}",
             "planned hidden" if self.hide_planned else "planned shown",
         ]
-        info = getattr(self.model, "info", None) or {}
-        if info.get("stale"):
+        if self.model.stale:
             parts.append("model is stale (F3 retrains)")
-        if self.animerec.offline:
+        if self.session.link.offline:
             parts.append("offline")
-        if getattr(self.recs, "notice", None):  # why: in the detail pane
+        if self.notice:  # why: in the detail pane
             parts.insert(0, "Not personal: the most popular anime")
         self.query_one("#recs-status", Label).update(" · ".join(parts))
         self._update_origin()
@@ -258,9 +271,7 @@ class RecommendationsScreen(AnimerecScreen):
         label.update(line)
 
     def _crawl_users(self) -> int:
-        from animerec_tui.tui.screens.population import CRAWL_USERS
-
-        return int(self.animerec.crawl_users or CRAWL_USERS)
+        return self.session.crawl_target
 
     def _crawl_time(self) -> str:
         from animerec_tui.core.population.provenance import crawl_seconds, duration
@@ -316,7 +327,7 @@ class RecommendationsScreen(AnimerecScreen):
             out.append("\n" + clean(anime.url), style="underline dim")
         if anime is not None and anime.genres:
             out.append("\n" + clean(", ".join(anime.genres)), style="italic")
-        notice = getattr(self.recs, "notice", None)
+        notice = self.notice
         if notice:  # the popularity fallback: nothing the user watched explains it
             out.append("\n\nWhy: ", style="bold")
             out.append(clean(f"not personal: {notice}"))
@@ -370,20 +381,18 @@ class RecommendationsScreen(AnimerecScreen):
 
     def action_crawl(self) -> None:
         """Crawl the Kitsu users around this user, then recommend again (retrain with F3)."""
-        self.animerec.retry_online()
-        if self.core.offline:
-            self.notify("Crawling needs Kitsu, and offline mode is on.", severity="warning")
-            return
-        from animerec_tui.tui.screens.progress import CrawlScreen
+        from animerec_tui.tui.screens.progress import start_crawl
 
-        around = None if self.user.is_sample else self.user
-
-        def done(summary: Any) -> None:
+        def done(summary: CrawlSummary | None) -> None:
             if summary is not None:
                 self.notify("Crawl done: press F3 to retrain on the new users.")
                 self.compute()
 
-        self.app.push_screen(CrawlScreen(around=around, max_users=self._crawl_users()), done)
+        start_crawl(self, None if self.user.is_sample else self.user, done)
 
     def action_refresh(self) -> None:
-        self.animerec.refresh_user(self.user, then=self.compute)
+        self.post_message(RefreshLibrary(self.user))
+
+    @on(LibraryRefreshed)
+    def refreshed(self) -> None:
+        self.compute()

@@ -9,7 +9,7 @@ a failure Kitsu is not asked again during ``network.cooldown`` unless ctrl+r say
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -22,7 +22,9 @@ from textual.widgets import DataTable, Footer, Header, Input, Label
 from textual.worker import Worker, WorkerState
 
 from animerec_tui.core.records import SAMPLE_NAME_PREFIX, SAMPLE_PREFIX, User
+from animerec_tui.tui.messages import ConnectivityChanged, OpenUser, SearchDone
 from animerec_tui.tui.screens.base import WorkerAware
+from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import inert, number, without_controls
 from animerec_tui.tui.widgets.banner import OfflineBanner
 
@@ -49,6 +51,8 @@ class SearchInput(Input):
         """
         return without_controls(value)
 
+    _typed: str | None = None
+
     def start_with(self, text: str) -> None:
         """Take the keys with ``text`` as a new query, the cursor after it (not selected, as
         focusing would otherwise select it and the next key replace it)."""
@@ -56,7 +60,7 @@ class SearchInput(Input):
         self.focus()
 
     def on_focus(self, event: events.Focus) -> None:
-        typed, self._typed = getattr(self, "_typed", None), None
+        typed, self._typed = self._typed, None
         if typed is not None:  # after Input's own focus handler, which selects all
             self.call_next(self._take, typed)
 
@@ -65,7 +69,7 @@ class SearchInput(Input):
         self.cursor_position = len(typed)  # also clears the selection focusing made
 
 
-class ResultsTable(DataTable[Any]):
+class ResultsTable(DataTable[Text]):
     """The results; Enter on a row opens that user (listed in the footer)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -98,8 +102,9 @@ class SearchScreen(WorkerAware, Screen[None]):
         ),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="search")
+        self.session = session
         self.users: dict[str, User] = {}
         self._pending: str | None = None  # the query a running search worker asks Kitsu
         self._cached_note = ""
@@ -107,7 +112,7 @@ class SearchScreen(WorkerAware, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield OfflineBanner()
+        yield OfflineBanner(self.session.link)
         with Vertical(id="search-box"):
             yield SearchInput(placeholder="user name, slug or id", id="query")
             yield Label(HINT, id="search-status")
@@ -144,7 +149,7 @@ class SearchScreen(WorkerAware, Screen[None]):
         if self.core.settings.offline:
             self.notify("Offline mode is on: Kitsu is never asked.", severity="warning")
             return
-        self.animerec.retry_online()
+        self.session.retry_kitsu()
         query = self.query_one("#query", Input).value.strip()
         if query:
             self._start(query)
@@ -156,7 +161,7 @@ class SearchScreen(WorkerAware, Screen[None]):
         if user is None:
             self.notify("Search for a user first, then pick one.", severity="warning")
             return
-        self.animerec.open_user(user)
+        self.post_message(OpenUser(user))
 
     def highlighted_user(self) -> User | None:
         table = self.query_one("#results", DataTable)
@@ -216,7 +221,6 @@ class SearchScreen(WorkerAware, Screen[None]):
 
     @work(group="search", exclusive=True, exit_on_error=False, name="search")
     async def search(self, query: str) -> None:
-        table = self.query_one("#results", DataTable)
         self._pending = query
         if self._ticker is None:
             self._ticker = self.set_interval(0.5, self._tick)
@@ -225,10 +229,17 @@ class SearchScreen(WorkerAware, Screen[None]):
         finally:
             if self._pending == query:
                 self._pending = None
+        self.post_message(SearchDone(result))
+
+    @on(SearchDone)
+    def searched(self, message: SearchDone) -> None:
+        self._stop_ticker()
+        result, query = message.result, message.result.query
+        connectivity = self.core.connectivity
         if result.offline:
-            self.animerec.go_offline(result.note)
+            self.post_message(ConnectivityChanged.unreachable(connectivity, result.note))
         elif asks_kitsu(query):
-            self.animerec.back_online()
+            self.post_message(ConnectivityChanged.now(connectivity))
         cached_ids = self.core.cache.cached_user_ids()
         self._fill([(h.user, h.user.id in cached_ids, h.sample, h.source) for h in result.hits])
         where = "cache and Kitsu" if not result.offline else "cache (offline)"
@@ -237,7 +248,7 @@ class SearchScreen(WorkerAware, Screen[None]):
             status += " Try another spelling, an id, or 'sample'."
         self.query_one("#search-status", Label).update(inert(status))
         if result.hits and not isinstance(self.app.focused, ResultsTable):
-            table.focus()
+            self.query_one("#results", DataTable).focus()
 
     def _fill(self, rows: list[tuple[User, bool, bool, str]]) -> None:
         table = self.query_one("#results", DataTable)
@@ -274,14 +285,14 @@ class SearchScreen(WorkerAware, Screen[None]):
     def selected(self, event: DataTable.RowSelected) -> None:
         user = self.users.get(str(event.row_key.value))
         if user is not None:
-            self.animerec.open_user(user)
+            self.post_message(OpenUser(user))
 
-    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
-        if worker.name != "search":
-            return
-        running = any(w.name == "search" and w.is_running for w in self.workers)
-        if not running and self._ticker is not None:
+    def _stop_ticker(self) -> None:
+        if self._pending is None and self._ticker is not None:  # no search is waiting
             self._ticker.stop()
             self._ticker = None
+
+    def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
+        self._stop_ticker()
         if state == WorkerState.ERROR:
             self.query_one("#search-status", Label).update("Search failed; see the notification.")

@@ -14,8 +14,8 @@ kept training in the background.
 from __future__ import annotations
 
 import threading
-from dataclasses import fields, replace
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,12 +26,17 @@ from textual.worker import Worker, WorkerState
 
 from animerec_tui.core.progress import FitProgress
 from animerec_tui.tui.background import background_priority
-from animerec_tui.tui.messages import TrainProgress
+from animerec_tui.tui.messages import ModelReady, ModelStatusRead, TrainProgress
 from animerec_tui.tui.screens.base import AnimerecModal
+from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import inert
 from animerec_tui.tui.widgets.charts import LossPlot
 
-FORM_FIELDS: tuple[tuple[str, str, str], ...] = (
+if TYPE_CHECKING:
+    from animerec_tui.core.recommend.service import LoadedModel
+    from animerec_tui.core.settings import ModelParams
+
+FORM_FIELDS: tuple[tuple[str, str, Literal["integer", "number"]], ...] = (
     ("factors", "Factors", "integer"),
     ("regularization", "Regularization", "number"),
     ("alpha", "Alpha", "number"),
@@ -39,7 +44,7 @@ FORM_FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class TrainScreen(AnimerecModal[Any]):
+class TrainScreen(AnimerecModal["LoadedModel | None"]):
     """Dismisses with the loaded model (``service.load_or_train`` result) or ``None``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -56,11 +61,11 @@ class TrainScreen(AnimerecModal[Any]):
         ),
     ]
 
-    def __init__(self, *, auto: bool = False) -> None:
-        super().__init__(id="train", classes="progress-modal")
+    def __init__(self, session: Session, *, auto: bool = False) -> None:
+        super().__init__(session, id="train")
         self.auto = auto
         self.cancel_event = threading.Event()
-        self.params: Any = None
+        self.params: ModelParams | None = None
         self.running = False
 
     def compose(self) -> ComposeResult:
@@ -72,7 +77,7 @@ class TrainScreen(AnimerecModal[Any]):
                 for name, label, kind in FORM_FIELDS:
                     with Vertical(classes="field"):
                         yield Label(label)
-                        yield Input(id=f"param-{name}", type=kind, disabled=True)  # type: ignore[arg-type]
+                        yield Input(id=f"param-{name}", type=kind, disabled=True)
             yield ProgressBar(total=None, show_eta=False, id="train-bar")
             yield LossPlot(id="loss")
             hint = "escape cancels" if self.auto else "enter or ctrl+t trains · escape closes"
@@ -93,36 +98,37 @@ class TrainScreen(AnimerecModal[Any]):
     # -- workers -----------------------------------------------------------------------------
 
     def _progress(self, report: FitProgress) -> None:
-        self.post_message(TrainProgress(report.done, report.total or 0, report.loss))
+        self.post_message(TrainProgress(report))
 
     @work(thread=True, group="train", exclusive=True, exit_on_error=False, name="train-status")
-    def read_status(self) -> tuple[Any, dict[str, Any] | None]:
-        """Effective parameters and the saved model's info, off the UI thread (heavy imports)."""
+    def read_status(self) -> None:
+        """Effective parameters and the saved model, off the UI thread (heavy imports)."""
         from animerec_tui.core.errors import ModelError
         from animerec_tui.core.recommend import service
 
         params = service.effective_params(self.core.cache, self.core.settings)
         try:
-            info = service.load(self.core.cache, self.core.settings).info
+            saved: LoadedModel | None = service.load(self.core.cache, self.core.settings)
         except ModelError:
-            info = None
-        return params, info
+            saved = None
+        self.deliver(ModelStatusRead(params, saved))
 
     @work(thread=True, group="train", exclusive=True, exit_on_error=False, name="load-or-train")
-    def load_or_train(self) -> Any:
+    def load_or_train(self) -> None:
         from animerec_tui.core.recommend import service
 
         with background_priority():
-            return service.load_or_train(
+            loaded = service.load_or_train(
                 self.core.cache,
                 self.core.settings,
                 progress=self._progress,
                 cancel=self.cancel_event,
                 track_loss=True,
             )
+        self.deliver(ModelReady(loaded))
 
     @work(thread=True, group="train", exclusive=True, exit_on_error=False, name="train")
-    def train(self, params: Any) -> Any:
+    def train(self, params: ModelParams) -> None:
         from animerec_tui.core.recommend import service
 
         with background_priority():
@@ -135,48 +141,48 @@ class TrainScreen(AnimerecModal[Any]):
                 track_loss=True,
             )
             loaded = service.load_or_train(self.core.cache, self.core.settings)
-        return result, loaded
+        self.deliver(ModelReady(loaded, result))
 
     # -- UI ----------------------------------------------------------------------------------
 
     def on_train_progress(self, message: TrainProgress) -> None:
-        if self.auto and message.iteration <= 1:
+        iteration, total = message.report.done, message.report.total or 0
+        if self.auto and iteration <= 1:
             self.query_one("#train-title", Label).update("Training the model")
             self.query_one("#model-status", Label).update(
                 "No usable saved model: training one on the cached population."
             )
-        self.query_one("#train-bar", ProgressBar).update(
-            total=message.total, progress=message.iteration
-        )
-        self.query_one("#loss", LossPlot).add(message.iteration, message.total, message.loss)
+        self.query_one("#train-bar", ProgressBar).update(total=total, progress=iteration)
+        self.query_one("#loss", LossPlot).add(iteration, total, message.report.loss)
 
-    def _show_status(self, params: Any, info: dict[str, Any] | None) -> None:
-        self.params = params
+    @on(ModelStatusRead)
+    def _show_status(self, message: ModelStatusRead) -> None:
+        self.params = params = message.params
+        saved = message.saved
         for name, _label, _kind in FORM_FIELDS:
             field = self.query_one(f"#param-{name}", Input)
             field.value = str(getattr(params, name))
             field.disabled = False
         self.query_one("#param-factors", Input).focus()
         status = self.query_one("#model-status", Label)
-        if info is None:
+        if saved is None:
             status.update("No saved model yet: train one.")
-        elif info.get("stale"):
+        elif saved.stale:
             status.update(
-                inert(f"{_describe(info)} — STALE: the cache changed since training; retrain.")
+                inert(f"{_describe(saved)} — STALE: the cache changed since training; retrain.")
             )
             status.add_class("warning")
         else:
-            status.update(inert(_describe(info)))
+            status.update(inert(_describe(saved)))
 
-    def _form_params(self) -> Any | None:
+    def _form_params(self) -> ModelParams | None:
         if self.params is None:
             return None
-        values: dict[str, Any] = {}
-        kinds = {f.name: type(getattr(self.params, f.name)) for f in fields(self.params)}
-        for name, label, _kind in FORM_FIELDS:
+        values: dict[str, float] = {}
+        for name, label, kind in FORM_FIELDS:
             raw = self.query_one(f"#param-{name}", Input).value.strip()
             try:
-                value = kinds[name](raw)
+                value = int(raw) if kind == "integer" else float(raw)
             except ValueError:
                 self.notify(f"{label} must be a number.", severity="error")
                 return None
@@ -184,7 +190,13 @@ class TrainScreen(AnimerecModal[Any]):
                 self.notify(f"{label} must be greater than 0.", severity="error")
                 return None
             values[name] = value
-        return replace(self.params, **values)
+        return replace(
+            self.params,
+            factors=int(values["factors"]),
+            regularization=values["regularization"],
+            alpha=values["alpha"],
+            iterations=int(values["iterations"]),
+        )
 
     @on(Input.Submitted)
     def submitted(self) -> None:
@@ -217,39 +229,35 @@ class TrainScreen(AnimerecModal[Any]):
             return
         self.dismiss(None)
 
-    def worker_finished(self, worker: Worker[Any], state: WorkerState) -> None:
+    @on(ModelReady)
+    async def ready(self, message: ModelReady) -> None:
+        self.running = False
+        if message.trained is not None:
+            summary = message.trained.summary()
+            self.notify(inert(summary).plain, title="Training done", markup=False)
+        await self.close_with(message.model)
+
+    def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
         if worker.name == "train-status":
-            if state == WorkerState.SUCCESS:
-                params, info = worker.result  # type: ignore[misc]
-                self._show_status(params, info)
             return
         self.running = False
-        if state != WorkerState.SUCCESS:
-            if self.auto:
-                self.dismiss(None)
-            else:
-                self.query_one("#train-hint", Label).update(
-                    "not trained; the saved model is unchanged · enter trains · escape closes"
-                )
-            return
-        if worker.name == "train":
-            result, loaded = worker.result  # type: ignore[misc]
-            summary = result.summary() if hasattr(result, "summary") else "Model trained."
-            self.notify(inert(summary).plain, title="Training done", markup=False)
+        if self.auto:
+            self.dismiss(None)
         else:
-            loaded = worker.result
-        self.animerec.model = loaded
-        self.dismiss(loaded)
+            self.query_one("#train-hint", Label).update(
+                "not trained; the saved model is unchanged · enter trains · escape closes"
+            )
 
 
-def _describe(info: dict[str, Any]) -> str:
-    """One line about a saved model from its info dict (tolerant of missing keys)."""
+def _describe(saved: LoadedModel) -> str:
+    """One line about a saved model: when it was trained, on how many users, its size."""
+    meta = saved.meta
     parts = ["Saved model"]
-    if info.get("created_at"):
-        parts.append(f"trained {str(info['created_at'])[:19].replace('T', ' ')}")
-    if info.get("users"):
-        parts.append(f"on {info['users']:,} users")
-    params = info.get("params") or {}
-    if isinstance(params, dict) and params.get("factors"):
+    if meta.created_at:
+        parts.append(f"trained {meta.created_at[:19].replace('T', ' ')}")
+    if meta.user_ids:
+        parts.append(f"on {len(meta.user_ids):,} users")
+    params = meta.params if meta.kind in ("als", "blend") else meta.model
+    if params.get("factors"):
         parts.append(f"({params['factors']} factors, {params.get('iterations', '?')} iterations)")
     return " ".join(parts) + "."

@@ -1,13 +1,16 @@
 """The offline banner every screen shows while Kitsu cannot be reached.
 
-It follows the app's ``offline`` reactive, so a search or fetch that falls back to the cache
-flips it on everywhere at once, and says what still works.
+It shows a :class:`~animerec_tui.tui.session.Link`: the one its screen was composed with, then
+each one the App hands it (:meth:`OfflineBanner.show`) when a
+:class:`~animerec_tui.tui.messages.ConnectivityChanged` arrives, so a search or fetch that
+falls back to the cache flips it on everywhere at once, and says what still works.
 """
 
 from __future__ import annotations
 
 from textual.widgets import Static
 
+from animerec_tui.tui.session import Link
 from animerec_tui.tui.text import inert
 
 OFFLINE_TEXT = "Offline: Kitsu cannot be reached. Cached and sample users still work."
@@ -27,20 +30,20 @@ class OfflineBanner(Static):
     OfflineBanner.-offline { display: block; }
     """
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "offline", self._show, init=True)
-        self.watch(self.app, "offline_note", self._show, init=False)
+    def __init__(self, link: Link) -> None:
+        super().__init__()
+        self.link = link
 
-    def _show(self, _value: object = None) -> None:
-        offline = bool(getattr(self.app, "offline", False))
-        note = getattr(self.app, "offline_note", "") or ""
-        core = getattr(self.app, "core", None)
-        chosen = core is not None and core.settings.offline
-        self.set_class(offline, "-offline")
-        if chosen:
+    def on_mount(self) -> None:
+        self.show(self.link)
+
+    def show(self, link: Link) -> None:
+        self.link = link
+        self.set_class(link.offline, "-offline")
+        if link.status.state == "offline":  # offline mode was chosen
             text = OFFLINE_MODE_TEXT
-        elif note:  # the reason already says "Kitsu cannot be reached: ..."
-            text = f"Offline (cached and sample users still work). {note}"
+        elif link.note:  # the reason already says "Kitsu cannot be reached: ..."
+            text = f"Offline (cached and sample users still work). {link.note}"
         else:
             text = OFFLINE_TEXT
         self.update(inert(text))

@@ -103,19 +103,19 @@ class LossPlot(Vertical):
         yield Label("loss: waiting for the first iteration", id="loss-label")
         yield Sparkline([], id="loss-spark")
 
+    _losses: tuple[float, ...] = ()
+
     def reset(self) -> None:
-        self._losses: list[float] = []
+        self._losses = ()
         self.query_one("#loss-spark", Sparkline).data = []
         self.query_one("#loss-label", Label).update("loss: waiting for the first iteration")
 
     def add(self, iteration: int, total: int, loss: float | None) -> None:
-        losses: list[float] = getattr(self, "_losses", [])
         label = self.query_one("#loss-label", Label)
         if loss is None:
             label.update(f"iteration {iteration}/{total} (loss not reported)")
             return
-        losses.append(float(loss))
-        self._losses = losses
+        self._losses = losses = (*self._losses, float(loss))
         self.query_one("#loss-spark", Sparkline).data = list(losses)
         label.update(
             f"loss {losses[-1]:.5g}   first {losses[0]:.5g}   best {min(losses):.5g}"
