@@ -234,9 +234,7 @@ def _has_terminal() -> bool:
     return all(getattr(s, "isatty", lambda: False)() for s in (sys.stdin, sys.stdout))
 
 
-def main(
-    argv: Sequence[str] | None = None, *, app: Callable[[Settings], int] | None = None
-) -> int:
+def main(argv: Sequence[str] | None = None, *, app: Callable[[Settings], int] | None = None) -> int:
     """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit code: 0 ok,
     1 failure, 2 bad input, 130 interrupted. With no command, ``app`` (the launcher's way to
     open the TUI) runs when there is a terminal; without ``app`` or a terminal the help is

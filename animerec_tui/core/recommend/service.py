@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ import numpy as np
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import AnimerecError, ModelError, NotCached
 from animerec_tui.core.progress import StepProgress
+from animerec_tui.core.recommend.evaluate import MODELS, EvaluationReport
+from animerec_tui.core.recommend.evaluate import evaluate as _evaluate
 from animerec_tui.core.recommend.matrix import Interactions, build_interactions, user_library
 from animerec_tui.core.recommend.models import (
     EXCLUDED,
@@ -33,6 +35,12 @@ from animerec_tui.core.recommend.models import (
     make_model,
     one_blas_thread,
 )
+from animerec_tui.core.recommend.params import (
+    DEFAULT_KIND,
+    TUNED_STATE_KEY,
+    effective_params,
+    tuned_params,
+)
 from animerec_tui.core.recommend.persist import (
     ModelMeta,
     load_model,
@@ -40,11 +48,11 @@ from animerec_tui.core.recommend.persist import (
     save_model,
 )
 from animerec_tui.core.recommend.ranking import top_n
+from animerec_tui.core.recommend.results import TrainResult
+from animerec_tui.core.recommend.tune import TuneResult
+from animerec_tui.core.recommend.tune import tune as _tune
 from animerec_tui.core.records import Anime
 from animerec_tui.core.settings import ModelParams, Settings, Weights
-
-DEFAULT_KIND = "blend"
-TUNED_STATE_KEY = "tuned_params"
 
 
 @dataclass(frozen=True)
@@ -68,46 +76,6 @@ class Recommendations(list[Recommendation]):
 
     notice: str | None = None
     fallback: str | None = None
-
-
-@dataclass
-class TrainResult:
-    kind: str
-    params: dict[str, Any]
-    users: int
-    anime: int
-    interactions: int
-    fingerprint: str
-    path: str
-    build_seconds: float
-    fit_seconds: float
-    save_seconds: float
-    seconds: float
-    tuned: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary(self) -> str:
-        p = self.params
-        what = (
-            f"factors {p['factors']}, regularization {p['regularization']:g}, "
-            f"alpha {p['alpha']:g}, iterations {p['iterations']}, {p['weighting']} weighting"
-            if self.kind in ("als", "blend")
-            else self.kind
-        )
-        if self.kind == "blend":
-            what = (
-                f"ALS share {p['blend_weight']:g} ({what}), EASE share "
-                f"{1 - p['blend_weight']:g} (lambda {p['ease_lambda']:g}, "
-                f"{p['ease_weighting']} input)"
-            )
-        src = " (tuned defaults)" if self.tuned else ""
-        return (
-            f"Trained {self.kind} on {self.users:,} users x {self.anime:,} anime "
-            f"({self.interactions:,} interactions) in {self.seconds:.1f}s{src}: {what}. "
-            f"Saved to {self.path}."
-        )
 
 
 @dataclass
@@ -203,39 +171,6 @@ def _loaded(
     )
     loaded.refresh_stale(cache)
     return loaded
-
-
-# -- parameters ---------------------------------------------------------------------------------
-
-
-def tuned_params(cache: Cache) -> ModelParams | None:
-    """The cache's tuned ALS configuration, if ``train --tune`` saved one (ignored if invalid)."""
-    state = cache.get_state(TUNED_STATE_KEY)
-    if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
-        return None
-    known = {f.name for f in fields(ModelParams)}
-    try:
-        return ModelParams(**{k: v for k, v in state["params"].items() if k in known})
-    except TypeError:
-        return None
-
-
-def effective_params(cache: Cache, settings: Settings) -> ModelParams:
-    """Settings-file values that differ from the defaults > tuned params > defaults.
-
-    A value a person wrote into settings.toml wins over tuning; everything they left alone
-    comes from the cache's tuned configuration when there is one.
-    """
-    tuned = tuned_params(cache)
-    if tuned is None:
-        return settings.model
-    defaults = ModelParams()
-    explicit = {
-        f.name: getattr(settings.model, f.name)
-        for f in fields(ModelParams)
-        if getattr(settings.model, f.name) != getattr(defaults, f.name)
-    }
-    return replace(tuned, **explicit)
 
 
 # -- training -----------------------------------------------------------------------------------
@@ -541,13 +476,13 @@ def evaluate(
     cache: Cache,
     settings: Settings,
     k: int = 10,
-    progress: Any = None,
+    progress: Callable[[StepProgress], None] | None = None,
     cancel: CancelEvent | None = None,
     models: Sequence[str] | None = None,
-) -> Any:
-    from animerec_tui.core.recommend.evaluate import MODELS
-    from animerec_tui.core.recommend.evaluate import evaluate as _evaluate
-
+) -> EvaluationReport:
+    """:func:`.evaluate.evaluate` over ``models`` (default all of :data:`.evaluate.MODELS`),
+    kept in the table's order. Raises AnimerecError when no user has enough positives,
+    Cancelled when ``cancel`` is set."""
     rows = tuple(m for m in MODELS if m in models) if models else MODELS
     return _evaluate(cache, settings, k=k, progress=progress, cancel=cancel, models=rows)
 
@@ -557,8 +492,46 @@ def tune(
     settings: Settings,
     progress: Callable[[StepProgress], None] | None = None,
     cancel: CancelEvent | None = None,
-    **kwargs: Any,
-) -> Any:
-    from animerec_tui.core.recommend.tune import tune as _tune
+    *,
+    budget_seconds: float = 1800.0,
+    max_trials: int | dict[str, int] | None = None,
+    seed: int = 7,
+    train_after: bool = True,
+) -> TuneResult:
+    """Search every model (:func:`.tune.tune`), save the winners as the cache's defaults, then
+    (``train_after``) train the default model with them; the result's ``trained`` is that run.
 
-    return _tune(cache, settings, progress=progress, cancel=cancel, **kwargs)
+    Raises AnimerecError when no user has enough positives, Cancelled when ``cancel`` is set
+    (the search's winners are then not saved; a cancelled training keeps the previous model).
+    """
+    result = _tune(
+        cache,
+        settings,
+        progress=progress,
+        cancel=cancel,
+        budget_seconds=budget_seconds,
+        max_trials=max_trials,
+        seed=seed,
+    )
+    if train_after:
+        result.trained = train(cache, settings, params=result.params, cancel=cancel)
+        result.trained.tuned = True
+    return result
+
+
+__all__ = [
+    "DEFAULT_KIND",
+    "TUNED_STATE_KEY",
+    "LoadedModel",
+    "Recommendation",
+    "Recommendations",
+    "TrainResult",
+    "effective_params",
+    "evaluate",
+    "load",
+    "load_or_train",
+    "recommend",
+    "train",
+    "tune",
+    "tuned_params",
+]
