@@ -118,7 +118,8 @@ def test_interaction_arrays_match_a_plain_query(tmp_path: Path) -> None:
         c.save_users([User(id="seen-only")])
         got = c.interaction_arrays()
         rows = c.query(
-            """SELECT e.uid, anime_id, status, COALESCE(rating_twenty, 0),
+            # statuses come out as positions in records.STATUSES: stored code - 1
+            """SELECT e.uid, anime_id, status - 1, COALESCE(rating_twenty, 0),
                       MIN(COALESCE(reconsume_count, 0), 255) FROM entries e
                JOIN sync_state USING (uid)"""
         )

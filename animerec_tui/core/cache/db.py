@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,23 @@ from typing import Any
 
 import numpy as np
 
+from animerec_tui.core.cache.codes import STATUS_CODES, STATUS_NAMES
+from animerec_tui.core.cache.interactions import (
+    read_anime_flags,
+    read_interactions,
+    read_listing_counts,
+    read_user_interactions,
+)
+from animerec_tui.core.cache.population import (
+    SampleRows,
+    UserActivity,
+    read_activity,
+    read_anime_count,
+    read_newest_start_date,
+    read_origins,
+    read_status_counts,
+    write_sample,
+)
 from animerec_tui.core.cache.schema import MIGRATIONS, SCHEMA_VERSION
 from animerec_tui.core.errors import CacheError
 from animerec_tui.core.records import (
@@ -36,14 +53,6 @@ from animerec_tui.core.records import (
 )
 from animerec_tui.core.timestamps import newest_stamp
 
-STATUS_CODES: dict[str, int] = {
-    "completed": 1,
-    "current": 2,
-    "planned": 3,
-    "on_hold": 4,
-    "dropped": 5,
-}
-STATUS_NAMES: dict[int, Status] = {v: k for k, v in STATUS_CODES.items()}  # type: ignore[misc]
 BUSY_TIMEOUT_MS = 30_000
 
 _USER_FIELDS = (
@@ -706,8 +715,9 @@ class Cache:
         """All entries and favourites of synced users as parallel numpy arrays, in one snapshot.
 
         The recommender's only way to read interactions. Keys: ``uid``, ``anime_id``,
-        ``status`` (codes of :data:`STATUS_CODES`), ``rating_twenty`` (0 = unrated),
-        ``reconsume`` (capped at 255) and, separately, ``fav_uid`` / ``fav_anime_id``; then
+        ``status`` (int8 positions in :data:`~animerec_tui.core.records.STATUSES`),
+        ``rating_twenty`` (0 = unrated), ``reconsume`` (capped at 255) and, separately,
+        ``fav_uid`` / ``fav_anime_id``; then
         ``user_uid`` / ``user_id`` (every synced user, sorted by uid, ids as a numpy str array)
         and ``fingerprint`` (a 0-d str array: :meth:`fingerprint` of that same snapshot). Users
         without a synced library are not included, nor anime Kitsu withholds (hidden adult).
@@ -723,110 +733,81 @@ class Cache:
             db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
             try:
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                return _read_interactions(db)
+                return read_interactions(db)
             finally:
                 db.close()
         except sqlite3.OperationalError:  # no read-only open here: the shared connection
             with self._lock:
-                return _read_interactions(self._db)
+                return read_interactions(self._db)
+
+    def user_interactions(self, user_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """One user's library for the recommend path (20 ms budget: no Anime records built).
+
+        Returns ``(entries, favorites)``: ``entries`` an int64 array of shape (n, 4) with
+        columns anime id, status (position in :data:`~animerec_tui.core.records.STATUSES`),
+        ratingTwenty (0 = unrated), reconsume count (0 when unknown); ``favorites`` the
+        favourite anime ids (int64). Both empty for an unknown user.
+        """
+        with self._lock:
+            return read_user_interactions(self._db, user_id)
+
+    def anime_flags(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Every cached anime as ``(ids, adult, subtypes)``: int64 ids, a bool array (age
+        rating R18 or Kitsu's nsfw flag), and lower-cased subtypes ("" when unknown), aligned."""
+        with self._lock:
+            return read_anime_flags(self._db)
+
+    def listing_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """How many cached libraries list each anime: ``(anime ids, counts)``, int64, aligned."""
+        with self._lock:
+            return read_listing_counts(self._db)
+
+    # -- the population (sample seeding, aggregates) ----------------------------------------
+
+    def seed_sample(self, rows: SampleRows) -> bool:
+        """Insert the bundled sample in one transaction (bumping :meth:`fingerprint` so saved
+        models retrain); False, writing nothing, when sample users are already cached."""
+        with self.transaction() as db:
+            if not write_sample(db, rows):
+                return False
+            self._bump(db)
+        return True
+
+    def user_activity(
+        self, minutes_per_episode: Mapping[str, int], default_minutes: int
+    ) -> list[UserActivity]:
+        """Per synced user: favourites, entries, rated entries, and minutes watched (episodes
+        watched, a completed entry without progress counting all of them, times the minutes of
+        its subtype in ``minutes_per_episode``, else ``default_minutes``)."""
+        with self._lock:
+            return read_activity(self._db, minutes_per_episode, default_minutes)
+
+    def population_status_counts(self) -> dict[Status, int]:
+        """Entries of synced users per status (every status of ``STATUSES``, 0 when none)."""
+        with self._lock:
+            return read_status_counts(self._db)
+
+    def population_anime_count(self) -> int:
+        """Distinct anime in synced users' entries and favourites."""
+        with self._lock:
+            return read_anime_count(self._db)
+
+    def synced_origins(self) -> tuple[int, int]:
+        """Synced users by origin: ``(sample users, Kitsu users)``."""
+        with self._lock:
+            return read_origins(self._db)
+
+    def newest_start_date(self) -> str | None:
+        """The newest start date (``YYYY-MM-DD``) among synced users' listed anime that Kitsu
+        does not withhold; None when no start date is known."""
+        with self._lock:
+            return read_newest_start_date(self._db)
 
     def user_ids(self) -> dict[int, str]:
         """Internal uid -> user id, for users with a synced library."""
         return {
             r[0]: r[1] for r in self.query("SELECT uid, id FROM users JOIN sync_state USING (uid)")
         }
-
-
-_PACKED_ENTRY = """(anime_id << 16) | (status << 13)
-    | (CASE WHEN rating_twenty BETWEEN 0 AND 31 THEN rating_twenty << 8 ELSE 0 END)
-    | (CASE WHEN reconsume_count BETWEEN 0 AND 255 THEN reconsume_count
-            WHEN reconsume_count > 255 THEN 255 ELSE 0 END)"""
-"""One entry as one integer: anime_id << 16 | status << 13 | ratingTwenty << 8 | reconsume."""
-
-
-def _read_interactions(db: sqlite3.Connection) -> dict[str, np.ndarray]:
-    """:meth:`Cache.interaction_arrays` on ``db``, inside one read transaction.
-
-    Entries come back one row per *user* (``GROUP BY uid`` streams the clustered primary key,
-    no sort), each user's packed entries as one ``group_concat`` string that numpy parses in C:
-    Python touches 100k strings instead of 5M rows (5M entries: 2.9 s instead of 6.9 s with one
-    packed int per row, measured in bench/train.py's population).
-    """
-    in_tx = db.in_transaction
-    if not in_tx:
-        db.execute("BEGIN")
-    try:
-        meta = dict(tuple(r) for r in db.execute("SELECT key, value FROM meta"))
-        users = [
-            (int(r[0]), str(r[1]))
-            for r in db.execute("SELECT uid, id FROM users JOIN sync_state USING (uid)")
-        ]
-        low, high = db.execute("SELECT MIN(anime_id), MAX(anime_id) FROM entries").fetchone()
-        if low is None or (low >= 0 and high < 2**46):
-            groups = [
-                tuple(r)
-                for r in db.execute(
-                    f"SELECT uid, COUNT(*), group_concat({_PACKED_ENTRY}) FROM entries GROUP BY uid"
-                )
-            ]
-            counts = np.fromiter((g[1] for g in groups), dtype=np.int64, count=len(groups))
-            total = int(counts.sum())
-            text = ",".join([g[2] for g in groups])
-            packed = np.fromstring(text, dtype=np.int64, sep=",") if total else np.empty(0, int)
-            del text
-            if len(packed) != total:
-                raise CacheError("The cache returned malformed entries; it may be damaged.")
-            cols = [
-                np.repeat(np.fromiter((g[0] for g in groups), np.int64, len(groups)), counts),
-                packed >> 16,
-                (packed >> 13) & 7,
-                (packed >> 8) & 31,
-                packed & 255,
-            ]
-            del groups, packed
-        else:  # ids too large to pack: the same data as five columns, one tuple per row
-            rows = db.execute(
-                """SELECT uid, anime_id, status,
-                          CASE WHEN rating_twenty BETWEEN 0 AND 127 THEN rating_twenty ELSE 0 END,
-                          MIN(MAX(COALESCE(reconsume_count, 0), 0), 32767) FROM entries"""
-            ).fetchall()
-            flat = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 5)
-            cols = [flat[:, i] for i in range(5)]
-        favs = np.array(
-            [tuple(r) for r in db.execute("SELECT uid, anime_id FROM favorites")], dtype=np.int64
-        ).reshape(-1, 2)
-        withheld = np.array(
-            [r[0] for r in db.execute("SELECT id FROM anime WHERE withheld = 1")], dtype=np.int64
-        )
-    finally:
-        if not in_tx:
-            db.execute("COMMIT")
-    users.sort()
-    user_uid = np.fromiter((u for u, _ in users), dtype=np.int64, count=len(users))
-    top = max(int(cols[0].max(initial=0)), int(favs[:, 0].max(initial=0)))
-    if min(cols[0].min(initial=0), favs[:, 0].min(initial=0)) >= 0 and top < 2**26:
-        synced = np.zeros(top + 1, dtype=bool)  # presence flags: one gather, no search
-        synced[user_uid[user_uid <= top]] = True
-        keep, fkeep = synced[cols[0]], synced[favs[:, 0]]
-    else:
-        keep, fkeep = np.isin(cols[0], user_uid), np.isin(favs[:, 0], user_uid)
-    if withheld.size:  # hidden adult anime are never trained on, so never recommended
-        keep = keep & ~np.isin(cols[1], withheld)
-        fkeep = fkeep & ~np.isin(favs[:, 1], withheld)
-    if keep.all():  # the usual case: skip five 5M-element copies
-        keep = slice(None)
-    return {
-        "uid": np.ascontiguousarray(cols[0][keep]),
-        "anime_id": np.ascontiguousarray(cols[1][keep]),
-        "status": cols[2][keep].astype(np.int8),
-        "rating_twenty": cols[3][keep].astype(np.int8),
-        "reconsume": cols[4][keep].astype(np.int16),
-        "fav_uid": np.ascontiguousarray(favs[fkeep, 0]),
-        "fav_anime_id": np.ascontiguousarray(favs[fkeep, 1]),
-        "user_uid": user_uid,
-        "user_id": np.array([i for _, i in users], dtype=str),
-        "fingerprint": np.array(f"{meta['cache_id']}:{meta['data_version']}"),
-    }
 
 
 def _split_sql(script: str) -> list[str]:

@@ -23,10 +23,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from animerec_tui.core.cache import STATUS_CODES, Cache
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.records import STATUSES
 from animerec_tui.core.settings import ModelParams, Weights
 
-DROPPED = STATUS_CODES["dropped"]
+DROPPED = STATUSES.index("dropped")
+"""The dropped status as the cache's arrays give it (a position in ``STATUSES``)."""
+PLANNED = STATUSES.index("planned")
 RATING_PIVOT = 14.0
 """ratingTwenty of a 7/10: ratings above it strengthen an entry, ratings below weaken it."""
 LIKED_MIN_RATING = 14
@@ -36,11 +39,9 @@ average rating). Favourites are always liked. The same definition applies to eve
 
 
 def status_table(weights: Weights) -> np.ndarray:
-    """Lookup table status code -> weight (index 0 unused), so weighting is one fancy-index."""
-    table = np.zeros(max(STATUS_CODES.values()) + 1, dtype=np.float32)
-    for name, code in STATUS_CODES.items():
-        table[code] = float(getattr(weights, name))
-    return table
+    """Lookup table status (position in ``STATUSES``) -> weight, so weighting is one
+    fancy-index."""
+    return np.asarray([float(getattr(weights, name)) for name in STATUSES], dtype=np.float32)
 
 
 def entry_strengths(
@@ -258,21 +259,11 @@ def user_library(
 
     This is on the recommend path, which has a 20 ms budget, so it skips ``Cache.library``.
     """
-    entries = cache.query(
-        """SELECT e.anime_id, e.status, COALESCE(e.rating_twenty, 0),
-                  COALESCE(e.reconsume_count, 0)
-           FROM entries e JOIN users u USING (uid) WHERE u.id = ?""",
-        (user_id,),
-    )
-    favs = cache.query(
-        "SELECT f.anime_id FROM favorites f JOIN users u USING (uid) WHERE u.id = ?", (user_id,)
-    )
-    ent = np.asarray([tuple(r) for r in entries], dtype=np.int64).reshape(-1, 4)
-    fav = np.asarray([r[0] for r in favs], dtype=np.int64)
+    ent, fav = cache.user_interactions(user_id)
     value = entry_strengths(ent[:, 1], ent[:, 2], ent[:, 3], weights)
     ids = np.concatenate([ent[:, 0], fav])
     values = np.concatenate([value, np.full(len(fav), weights.favorite, dtype=np.float32)])
-    planned = ent[ent[:, 1] == STATUS_CODES["planned"], 0]
+    planned = ent[ent[:, 1] == PLANNED, 0]
     return UserLibrary(row_from_ids(ids, values, anime_ids), np.unique(ids), np.unique(planned))
 
 

@@ -131,19 +131,16 @@ def _memo_key(settings: Settings, kind: str) -> tuple[str, str]:
 
 def _anime_masks(cache: Cache, anime_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Adult flag and lower-cased subtype per model column, read once at load time."""
-    rows = cache.query("SELECT id, subtype, age_rating, nsfw FROM anime")
+    ids, flags, kinds = cache.anime_flags()
     n = len(anime_ids)
     adult = np.zeros(n, dtype=bool)
     subtype = np.full(n, "", dtype=object)
-    if not rows or n == 0:
+    if ids.size == 0 or n == 0:
         return adult, subtype
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     pos = np.minimum(np.searchsorted(anime_ids, ids), n - 1)
     hit = anime_ids[pos] == ids
-    for r, p, h in zip(rows, pos, hit, strict=True):
-        if h:
-            adult[p] = bool(r[3]) or r[2] == "R18"
-            subtype[p] = (r[1] or "").lower()
+    adult[pos[hit]] = flags[hit]
+    subtype[pos[hit]] = np.asarray(kinds, dtype=object)[hit]
     return adult, subtype
 
 
@@ -417,11 +414,10 @@ def _popularity(cache: Cache, loaded: LoadedModel) -> np.ndarray:
     cache (models saved before the counts were kept)."""
     if loaded.item_counts is not None:
         return loaded.item_counts.astype(np.float64)
-    rows = cache.query("SELECT anime_id, COUNT(*) FROM entries GROUP BY anime_id")
+    ids, listed = cache.listing_counts()
     counts = np.zeros(len(loaded.anime_ids), dtype=np.float64)
-    if rows and len(loaded.anime_ids):
-        ids = np.asarray([int(r[0]) for r in rows], dtype=np.int64)
-        n = np.asarray([r[1] for r in rows], dtype=np.float64)
+    if ids.size and len(loaded.anime_ids):
+        n = listed.astype(np.float64)
         pos = np.minimum(np.searchsorted(loaded.anime_ids, ids), len(loaded.anime_ids) - 1)
         hit = loaded.anime_ids[pos] == ids
         np.add.at(counts, pos[hit], n[hit])
