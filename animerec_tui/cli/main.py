@@ -117,7 +117,7 @@ def _global_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _global_options(common, default=argparse.SUPPRESS)
 
     parser = _Parser(

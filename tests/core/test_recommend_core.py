@@ -151,7 +151,7 @@ def test_sort_free_matrix_build_matches_the_sorting_one() -> None:
     arrays = {
         "uid": key // 300 + 1,
         "anime_id": key % 300 + 1,
-        "status": rng.integers(1, 6, len(key)).astype(np.int8),
+        "status": rng.integers(0, 5, len(key)).astype(np.int8),
         "rating_twenty": rng.integers(0, 21, len(key)).astype(np.int8),
         "reconsume": np.zeros(len(key), dtype=np.int16),
         "fav_uid": favs // 300 + 1,

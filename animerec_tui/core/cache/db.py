@@ -338,7 +338,7 @@ class Cache:
 
     @property
     def cache_id(self) -> str:
-        return self.query("SELECT value FROM meta WHERE key = 'cache_id'")[0][0]
+        return str(self.query("SELECT value FROM meta WHERE key = 'cache_id'")[0][0])
 
     def fingerprint(self) -> str:
         """Changes whenever cached interactions change; names the cache it came from."""
@@ -382,7 +382,7 @@ class Cache:
                 json.dumps(attrs, ensure_ascii=False),
             ),
         )
-        return db.execute("SELECT uid FROM users WHERE id = ?", (user.id,)).fetchone()[0]
+        return int(db.execute("SELECT uid FROM users WHERE id = ?", (user.id,)).fetchone()[0])
 
     def save_users(self, users: Iterable[User]) -> None:
         """Remember users seen in search results (no library yet)."""

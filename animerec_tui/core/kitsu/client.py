@@ -171,7 +171,7 @@ def _leaves(group: BaseExceptionGroup[Any]) -> Iterable[BaseException]:
             yield exc
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def _describe(exc: Exception) -> str:
     text = str(exc).strip()
     name = type(exc).__name__
     return one_line(f"{name}: {text}" if text else name, 120)
@@ -851,6 +851,6 @@ async def _gather_two(
     second: Coroutine[Any, Any, jsonapi.FavoritesPage],
 ) -> tuple[jsonapi.LibraryPage, jsonapi.FavoritesPage]:
     """:func:`_gather` for two differently typed results, keeping the types."""
-    lib, fav = await _gather([first, second])  # type: ignore[list-item]
+    lib, fav = await _gather([first, second])
     assert isinstance(lib, jsonapi.LibraryPage) and isinstance(fav, jsonapi.FavoritesPage)
     return lib, fav

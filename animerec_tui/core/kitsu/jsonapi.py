@@ -376,6 +376,7 @@ def parse_entry(
     whose anime link is null (deleted anime) or whose status is one we do not know.
     """
     rtype, rid, a = _resource(obj, where)
+    assert isinstance(obj, dict)  # _resource checked it
     if rtype not in _ENTRY_TYPES:
         raise _fail(f"{where} is {rtype!r}, not a library entry")
     where = f"{where} ({rid})"
@@ -423,6 +424,7 @@ def parse_favorite(
     relationship's linkage (so the request must have had ``include=user``).
     """
     rtype, rid, a = _resource(obj, where)
+    assert isinstance(obj, dict)  # _resource checked it
     if rtype != "favorites":
         raise _fail(f"{where} is {rtype!r}, not a favorite")
     where = f"{where} ({rid})"

@@ -36,7 +36,7 @@ def load_sample() -> dict[str, Any]:
             "The bundled sample population is missing from this install "
             "(animerec_tui/data/sample.json.gz); reinstall animerec."
         ) from None
-    data = json.loads(gzip.decompress(raw))
+    data: dict[str, Any] = json.loads(gzip.decompress(raw))
     if data.get("manifest", {}).get("format") != SAMPLE_FORMAT:
         raise CacheError(
             "The bundled sample population has an unexpected format; rebuild it with "

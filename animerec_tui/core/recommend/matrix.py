@@ -82,7 +82,7 @@ class Interactions:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.strength.shape  # type: ignore[return-value]
+        return self.strength.shape
 
     @property
     def user_index(self) -> dict[str, int]:
@@ -142,7 +142,8 @@ def _index_of(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     if len(sorted_ids) and sorted_ids[0] >= 0 and sorted_ids[-1] < 2**26:
         lut = np.zeros(int(sorted_ids[-1]) + 1, dtype=np.int64)
         lut[sorted_ids] = np.arange(len(sorted_ids))
-        return lut[values]
+        found: np.ndarray = lut[values]
+        return found
     return np.searchsorted(sorted_ids, values)
 
 
@@ -170,7 +171,8 @@ def build_interactions(cache: Cache, weights: Weights) -> Interactions:
 def liked(status: np.ndarray, rating_twenty: np.ndarray) -> np.ndarray:
     """Entries that count as "liked" (positive) for evaluation: see :data:`LIKED_MIN_RATING`."""
     rated = rating_twenty > 0
-    return (status != DROPPED) & (~rated | (rating_twenty >= LIKED_MIN_RATING))
+    positive: np.ndarray = (status != DROPPED) & (~rated | (rating_twenty >= LIKED_MIN_RATING))
+    return positive
 
 
 def interactions_from_arrays(arrays: dict[str, np.ndarray], weights: Weights) -> Interactions:
@@ -333,9 +335,9 @@ class Confidence:
         rows = np.repeat(np.arange(strength.shape[0]), counts)
         idf = np.log(float(self.n_items)) - np.log1p(counts.astype(np.float64))
         idf = np.maximum(idf, 1e-3)  # a user with every anime would otherwise go negative
-        x = strength.data.astype(np.float64)
+        tf = strength.data.astype(np.float64)
         norm = self.length_norm[strength.indices]
-        data = x * (self.k1 + 1.0) / (self.k1 * norm + x) * idf[rows]
+        data = tf * (self.k1 + 1.0) / (self.k1 * norm + tf) * idf[rows]
         return sp.csr_matrix(
             (data.astype(np.float32), strength.indices, strength.indptr), shape=strength.shape
         )

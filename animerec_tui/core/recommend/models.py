@@ -266,7 +266,8 @@ class ALSModel(_ExplainedByContributions):
 
     def user_vectors(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None) -> np.ndarray:
         if rows is not None:
-            return self.user_factors[rows]
+            trained: np.ndarray = self.user_factors[rows]
+            return trained
         return self.fold_in(strength_rows)
 
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
@@ -368,7 +369,7 @@ class ItemKNNModel(Model):
 
     def __init__(self, k: int = KNN_NEIGHBOURS, k1: float = 1.2, b: float = 0.75) -> None:
         self.k, self.k1, self.b = k, k1, b
-        self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.similarity = sp.csr_matrix(np.zeros((0, 0), dtype=np.float32))
 
     def fit(
         self,
@@ -585,7 +586,7 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
         c, info = lapack.dpotri(c, lower=False, overwrite_c=True)
     if info != 0:
         raise ModelError(f"EASE's Gram matrix is not positive definite (LAPACK info {info}).")
-    upper = np.triu(c)
+    upper: np.ndarray = np.triu(c)
     upper += np.triu(c, 1).T
     return upper
 
@@ -602,7 +603,8 @@ def _zscore(s: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     std = v.std(axis=1, keepdims=True, dtype=np.float64)
     std[std <= 1e-12] = 1.0
     if valid is None:
-        return ((s - mean) / std).astype(np.float32)
+        whole: np.ndarray = ((s - mean) / std).astype(np.float32)
+        return whole
     out = np.empty(s.shape, dtype=np.float32)
     z = ((v - mean) / std).astype(np.float32)
     out[:] = z.min(axis=1, keepdims=True) if z.shape[1] else 0.0
