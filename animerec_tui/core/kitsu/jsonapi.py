@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -318,22 +318,46 @@ def included_users(doc: object) -> dict[str, User]:
 # -- records -------------------------------------------------------------------------------
 
 
+_Converter = Callable[[object], Any]
+
+
+def _read(read: _Converter, **attributes: str) -> dict[str, tuple[str, _Converter]]:
+    """``field=attribute`` pairs that share one converter, as :func:`_fields` tables."""
+    return {name: (attr, read) for name, attr in attributes.items()}
+
+
+_USER_ATTRIBUTES = {
+    **_read(_str, name="name", slug="slug", created_at="createdAt"),
+    **_read(_str_tuple, past_names="pastNames"),
+    **_read(_int, followers_count="followersCount", favorites_count="favoritesCount"),
+    **_read(_int, ratings_count="ratingsCount", life_spent_on_anime="lifeSpentOnAnime"),
+    **_read(_image, avatar="avatar"),
+}
+"""User field -> (the ``users`` resource's attribute, how its value is read)."""
+
+_ANIME_ATTRIBUTES = {
+    **_read(_str, title="canonicalTitle", slug="slug", subtype="subtype"),
+    **_read(_str, start_date="startDate", age_rating="ageRating"),
+    **_read(_str_dict, titles="titles"),
+    **_read(_int, episode_count="episodeCount", popularity_rank="popularityRank"),
+    **_read(_int, user_count="userCount"),
+    **_read(_float, average_rating="averageRating"),
+    **_read(_image, poster="posterImage"),
+}
+"""Anime field -> (the ``anime`` resource's attribute, how its value is read)."""
+
+
+def _fields(attributes: JsonObject, table: dict[str, tuple[str, _Converter]]) -> dict[str, Any]:
+    """Record fields read from a resource's attributes through ``table``; a missing attribute
+    (a sparse fieldset that did not ask for it) reads as the converter's empty value."""
+    return {name: read(attributes.get(attr)) for name, (attr, read) in table.items()}
+
+
 def parse_user(obj: object, *, where: str = "user") -> User:
     rtype, rid, a = _resource(obj, where)
     if rtype != "users":
         raise _fail(f"{where} is {rtype!r}, not a user")
-    return User(
-        id=rid,
-        name=_str(a.get("name")),
-        slug=_str(a.get("slug")),
-        past_names=_str_tuple(a.get("pastNames")),
-        created_at=_str(a.get("createdAt")),
-        followers_count=_int(a.get("followersCount")),
-        favorites_count=_int(a.get("favoritesCount")),
-        ratings_count=_int(a.get("ratingsCount")),
-        life_spent_on_anime=_int(a.get("lifeSpentOnAnime")),
-        avatar=_image(a.get("avatar")),
-    )
+    return User(id=rid, **_fields(a, _USER_ATTRIBUTES))
 
 
 def parse_anime(obj: object, *, where: str = "anime") -> Anime:
@@ -344,17 +368,7 @@ def parse_anime(obj: object, *, where: str = "anime") -> Anime:
         raise _fail(f"{where} has a non-numeric anime id {rid!r}")
     return Anime(
         id=rid,
-        title=_str(a.get("canonicalTitle")),
-        titles=_str_dict(a.get("titles")),
-        slug=_str(a.get("slug")),
-        subtype=_str(a.get("subtype")),
-        episode_count=_int(a.get("episodeCount")),
-        average_rating=_float(a.get("averageRating")),
-        popularity_rank=_int(a.get("popularityRank")),
-        user_count=_int(a.get("userCount")),
-        start_date=_str(a.get("startDate")),
-        poster=_image(a.get("posterImage")),
-        age_rating=_str(a.get("ageRating")),
+        **_fields(a, _ANIME_ATTRIBUTES),
         nsfw=a.get("nsfw") is True,
         # ``synopsis`` is MediaResource's deprecated alias of ``description`` (kitsu-server
         # app/resources/media_resource.rb): either may be the one a sparse fieldset asked for
