@@ -57,12 +57,21 @@ from animerec_tui.core.settings import ModelParams, Settings, Weights
 
 @dataclass(frozen=True)
 class Recommendation:
+    """One recommended anime."""
+
     rank: int
+    """1 for the best; ties in score are broken by anime id (``ranking.top_n``)."""
     anime_id: str
+    """Kitsu's anime id."""
     title: str
+    """The title in the settings' language (``display.title_language``)."""
     score: float
+    """The model's score (unitless, comparable within one list only; the popularity
+    fallback: the share of the model's users who list the anime)."""
     because: list[str]
+    """Titles from the user's library that most drive this score (empty for the fallback)."""
     anime: Anime | None
+    """The cached anime record, when the cache describes it."""
 
 
 class Recommendations(list[Recommendation]):
@@ -190,7 +199,16 @@ def train(
     interactions: Interactions | None = None,
     track_loss: bool = False,
 ) -> TrainResult:
-    """Fit ``model`` on the whole cache and save it; Cancelled leaves the previous model.
+    """Fit ``model`` (a kind of :data:`.models.MODEL_KINDS`) on the whole cache and save it
+    under ``settings.model_dir``; the process's loaded copy is replaced too.
+
+    ``params`` default to :func:`.params.effective_params`; ``interactions`` reuse a matrix
+    already built from this cache; ``progress`` gets a
+    :class:`~animerec_tui.core.progress.FitProgress` per iteration. Returns a
+    :class:`TrainResult` (sizes, fingerprint, path, seconds per phase). Raises AnimerecError
+    (one line) when the cache has no entries or the fit fails numerically, BadInput when
+    the model would not fit in memory, Cancelled when ``cancel`` is set (the previous model
+    is kept).
 
     ``track_loss`` reports ALS's training loss to ``progress`` (the app plots it) at the cost
     of one extra pass per iteration, so scripts and benchmarks leave it off.
@@ -267,7 +285,9 @@ def _fit_or_explain(
 
 
 def load(cache: Cache, settings: Settings, kind: str = DEFAULT_KIND) -> LoadedModel:
-    """The saved model, memoised per process while its file is unchanged; ModelError if unusable."""
+    """The saved ``kind`` model as a :class:`LoadedModel`, memoised per process while its
+    file is unchanged (``stale`` when the cache or the weights changed since training).
+    Raises ModelError when there is none or it is unusable (corrupt, truncated, foreign)."""
     key = _memo_key(settings, kind)
     path = meta_path(settings.model_dir, kind)
     try:
@@ -300,7 +320,9 @@ def load_or_train(
     kind: str = DEFAULT_KIND,
     track_loss: bool = False,
 ) -> LoadedModel:
-    """Load the saved model; when there is none or it is unusable, train one (and say why)."""
+    """The saved ``kind`` model, loaded; when there is none or it is unusable (ModelError),
+    one is trained first and ``retrained_because`` says why. Returns a :class:`LoadedModel`;
+    raises what :func:`train` raises."""
     try:
         return load(cache, settings, kind)
     except ModelError as exc:
@@ -333,6 +355,10 @@ def recommend(
     fails. Users in the model use their trained row; users fetched after training (or every user
     when the model is stale) are folded in from their cached library without retraining.
     ``exclude_planned=False`` lets planned titles through (they are in the library otherwise).
+    ``subtypes`` keeps only those subtypes (lower-case Kitsu subtypes: ``tv``, ``movie``...);
+    adult titles (R18 or nsfw) are left out unless ``include_adult``. ``model`` reuses a
+    loaded model (default :func:`load_or_train`, which may train and raise what
+    :func:`train` raises).
     """
     loaded = model or load_or_train(cache, settings)
     if not cache.has_library(user_id):
