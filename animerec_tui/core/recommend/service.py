@@ -60,7 +60,7 @@ class Recommendation:
     """One recommended anime."""
 
     rank: int
-    """1 for the best; ties in score are broken by anime id (``ranking.top_n``)."""
+    """1 for the best; ties are broken deterministically (:mod:`.ranking`)."""
     anime_id: str
     """Kitsu's anime id."""
     title: str
