@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -45,7 +46,7 @@ EASE_MAX_ITEMS = ModelParams.ease_max_items
 _blas_controller: Any = None
 
 
-def one_blas_thread() -> Any:
+def one_blas_thread() -> AbstractContextManager[object]:
     """Context manager: BLAS/LAPACK on one thread for small per-user work (recommend).
 
     A 128 x 128 Cholesky or a 1 x 128 x 15k product gains nothing from threads, and on a busy
@@ -58,7 +59,8 @@ def one_blas_thread() -> Any:
         from threadpoolctl import ThreadpoolController
 
         _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    limit: AbstractContextManager[object] = _blas_controller.limit(limits=1, user_api="blas")
+    return limit
 
 
 class CancelEvent(Protocol):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,7 @@ class LoadedModel:
             "retrained_because": self.retrained_because,
         }
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Model | dict[str, Any]]:
         yield self.model
         yield self.info
 
