@@ -32,7 +32,7 @@ from animerec_tui.core.recommend.models import (
     make_model,
 )
 from animerec_tui.core.recommend.ranking import top_n
-from animerec_tui.core.records import Favorite, Library, LibraryEntry, User
+from animerec_tui.core.records import STATUSES, Favorite, Library, LibraryEntry, User
 from animerec_tui.core.settings import ModelParams, Settings, Weights
 
 
@@ -102,12 +102,11 @@ def test_interaction_arrays_match_a_plain_query(tmp_path: Path) -> None:
         rng = np.random.default_rng(4)
         for u in range(30):
             ids = rng.choice(500, size=int(rng.integers(0, 25)), replace=False) + 1
-            statuses = ["completed", "current", "planned", "on_hold", "dropped"]
             entries = [
                 LibraryEntry(
                     str(u),
                     str(a),
-                    statuses[int(rng.integers(5))],  # type: ignore[arg-type]
+                    STATUSES[int(rng.integers(5))],
                     rating_twenty=None if a % 3 == 0 else int(2 + a % 19),
                     reconsume_count=int(a % 7) if a % 5 == 0 else (300 if a == 7 else None),
                 )

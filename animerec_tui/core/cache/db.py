@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from animerec_tui.core.cache.codes import STATUS_CODES, STATUS_NAMES
+from animerec_tui.core.cache.files import exclusive, is_damage, move_aside, secure_path
 from animerec_tui.core.cache.interactions import (
     read_anime_flags,
     read_interactions,
@@ -38,6 +38,13 @@ from animerec_tui.core.cache.population import (
     read_origins,
     read_status_counts,
     write_sample,
+)
+from animerec_tui.core.cache.rows import (
+    ANIME_COLUMNS,
+    USER_FIELDS,
+    anime_from_row,
+    anime_row,
+    user_from_row,
 )
 from animerec_tui.core.cache.schema import MIGRATIONS, SCHEMA_VERSION
 from animerec_tui.core.errors import CacheError
@@ -55,16 +62,6 @@ from animerec_tui.core.timestamps import newest_stamp
 
 BUSY_TIMEOUT_MS = 30_000
 
-_USER_FIELDS = (
-    "past_names",
-    "created_at",
-    "followers_count",
-    "favorites_count",
-    "ratings_count",
-    "life_spent_on_anime",
-    "avatar",
-)
-
 
 @dataclass(frozen=True)
 class SyncState:
@@ -80,115 +77,6 @@ class SyncState:
     """Kitsu's clock for the next ``filter[since]`` (newest ``updatedAt`` seen), or None."""
 
 
-def _secure_path(path: Path) -> None:
-    """Create the cache folder and file readable by the user only."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-
-
-_DAMAGE_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
-
-
-def _is_damage(exc: sqlite3.DatabaseError) -> bool:
-    """The file itself is broken (not "locked" or "busy", which pass by themselves)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in _DAMAGE_CODES
-    text = str(exc).lower()
-    return "not a database" in text or "malformed" in text
-
-
-def _move_aside(path: Path) -> Path:
-    """Rename a damaged cache (and its -wal/-shm) to ``<name>.damaged-<UTC time>``: kept."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
-    os.replace(path, target)
-    for suffix in ("-wal", "-shm"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            os.replace(companion, target.with_name(target.name + suffix))
-    return target
-
-
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``lock_path`` (released when the process dies)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; a double move-aside there is still only a rename
-        yield
-        return
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _user_from_row(row: sqlite3.Row) -> User:
-    attrs = json.loads(row["attrs"] or "{}")
-    extra = {k: attrs[k] for k in _USER_FIELDS if k in attrs}
-    if "past_names" in extra:
-        extra["past_names"] = tuple(extra["past_names"] or ())
-    return User(id=row["id"], name=row["name"], slug=row["slug"], **extra)
-
-
-def _anime_from_row(row: sqlite3.Row) -> Anime:
-    return Anime(
-        id=str(row["id"]),
-        title=row["title"],
-        titles=json.loads(row["titles"] or "{}"),
-        slug=row["slug"],
-        subtype=row["subtype"],
-        episode_count=row["episode_count"],
-        average_rating=row["average_rating"],
-        popularity_rank=row["popularity_rank"],
-        user_count=row["user_count"],
-        start_date=row["start_date"],
-        poster=row["poster"],
-        age_rating=row["age_rating"],
-        nsfw=bool(row["nsfw"]),
-        synopsis=row["synopsis"],
-        genres=tuple(json.loads(row["genres"] or "[]")),
-        withheld=bool(row["withheld"]),
-        described_at=row["described_at"],
-    )
-
-
-_ANIME_COLUMNS = (
-    "id, title, titles, slug, subtype, episode_count, average_rating, popularity_rank,"
-    " user_count, start_date, poster, age_rating, nsfw, synopsis, genres"
-)
-"""The columns :func:`_anime_row` fills, in its order."""
-
-
-def _anime_row(a: Anime) -> tuple[Any, ...]:
-    return (
-        int(a.id),
-        a.title,
-        json.dumps(a.titles, ensure_ascii=False),
-        a.slug,
-        a.subtype,
-        a.episode_count,
-        a.average_rating,
-        a.popularity_rank,
-        a.user_count,
-        a.start_date,
-        a.poster,
-        a.age_rating,
-        int(a.nsfw),
-        a.synopsis,
-        json.dumps(list(a.genres), ensure_ascii=False),
-    )
-
-
 class Cache:
     """One open cache database. Safe to share between threads (calls are serialised)."""
 
@@ -197,14 +85,14 @@ class Cache:
         ``recover`` is renamed ``<name>.damaged-<time>`` (kept) and a fresh cache is created:
         ``recovered_from`` then says where the damaged file went."""
         self.path = Path(path)
-        _secure_path(self.path)
+        secure_path(self.path)
         self._lock = threading.RLock()
         self.recovered_from: Path | None = None
         """Where a damaged cache file was moved aside before this fresh one was created."""
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
-            if not _is_damage(exc):
+            if not is_damage(exc):
                 raise CacheError(f"The cache {self.path} cannot be opened: {exc}.") from None
             if not recover:
                 raise CacheError(self._damaged(exc)) from None
@@ -222,16 +110,16 @@ class Cache:
         and moves it; the others find its fresh cache and share it, so no process is left
         writing into a file another one has just moved away.
         """
-        with _exclusive(self.path.with_name(self.path.name + ".lock")):
+        with exclusive(self.path.with_name(self.path.name + ".lock")):
             try:
                 self._open()
                 return
             except sqlite3.DatabaseError as exc:
-                if not _is_damage(exc):
+                if not is_damage(exc):
                     raise
                 self._close_quietly()
-            self.recovered_from = _move_aside(self.path)
-            _secure_path(self.path)
+            self.recovered_from = move_aside(self.path)
+            secure_path(self.path)
             self._open()
 
     def _damaged(self, exc: Exception) -> str:
@@ -367,7 +255,7 @@ class Cache:
     # -- users -------------------------------------------------------------------------------
 
     def _uid(self, db: sqlite3.Connection, user: User, *, sample: bool | None = None) -> int:
-        attrs = {k: getattr(user, k) for k in _USER_FIELDS if getattr(user, k) not in (None, ())}
+        attrs = {k: getattr(user, k) for k in USER_FIELDS if getattr(user, k) not in (None, ())}
         if "past_names" in attrs:
             attrs["past_names"] = list(attrs["past_names"])
         db.execute(
@@ -392,15 +280,15 @@ class Cache:
 
     def get_user(self, user_id: str) -> User | None:
         rows = self.query("SELECT * FROM users WHERE id = ?", (user_id,))
-        return _user_from_row(rows[0]) if rows else None
+        return user_from_row(rows[0]) if rows else None
 
     def users_named(self, name: str) -> list[User]:
         rows = self.query("SELECT * FROM users WHERE name = ? COLLATE NOCASE ORDER BY uid", (name,))
-        return [_user_from_row(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     def user_by_slug(self, slug: str) -> User | None:
         rows = self.query("SELECT * FROM users WHERE slug = ? COLLATE NOCASE", (slug,))
-        return _user_from_row(rows[0]) if rows else None
+        return user_from_row(rows[0]) if rows else None
 
     def search_users(self, query: str, limit: int = 50) -> list[User]:
         """Cached users whose id, name or slug contains ``query`` (case-insensitive)."""
@@ -411,7 +299,7 @@ class Cache:
                ORDER BY (id = ?) DESC, (name = ? COLLATE NOCASE) DESC, sample, uid LIMIT ?""",
             (query, pattern, pattern, query, query, limit),
         )
-        return [_user_from_row(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     def has_library(self, user_id: str) -> bool:
         return self.sync_state(user_id) is not None
@@ -445,7 +333,7 @@ class Cache:
         """Upsert anime records; ``described_at`` (when Kitsu described them) also clears
         ``withheld``: Kitsu showing an anime means it no longer hides it."""
         db.executemany(
-            f"""INSERT INTO anime ({_ANIME_COLUMNS}, withheld, described_at)
+            f"""INSERT INTO anime ({ANIME_COLUMNS}, withheld, described_at)
                VALUES ({",".join("?" * 15)}, 0, ?)
                ON CONFLICT(id) DO UPDATE SET title = excluded.title, titles = excluded.titles,
                slug = excluded.slug, subtype = excluded.subtype,
@@ -458,7 +346,7 @@ class Cache:
                              ELSE excluded.genres END,
                withheld = CASE WHEN excluded.described_at IS NULL THEN anime.withheld ELSE 0 END,
                described_at = COALESCE(excluded.described_at, anime.described_at)""",
-            [(*_anime_row(a), described_at) for a in anime],
+            [(*anime_row(a), described_at) for a in anime],
         )
 
     def mark_withheld(self, db: sqlite3.Connection, anime_ids: Iterable[str]) -> None:
@@ -504,11 +392,11 @@ class Cache:
             chunk = wanted[start : start + 900]
             marks = ",".join("?" * len(chunk))
             for row in self.query(f"SELECT * FROM anime WHERE id IN ({marks})", chunk):
-                found[str(row["id"])] = _anime_from_row(row)
+                found[str(row["id"])] = anime_from_row(row)
         return found
 
     def all_anime(self) -> dict[str, Anime]:
-        return {str(r["id"]): _anime_from_row(r) for r in self.query("SELECT * FROM anime")}
+        return {str(r["id"]): anime_from_row(r) for r in self.query("SELECT * FROM anime")}
 
     # -- libraries ---------------------------------------------------------------------------
 
