@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from animerec_tui import __version__
 
@@ -51,7 +51,7 @@ SUBTYPES = ("TV", "movie", "OVA", "ONA", "special", "music")
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line (exit 2), like every other error."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"animerec: {message} (see '{self.prog} --help')\n")
         raise SystemExit(2)
 

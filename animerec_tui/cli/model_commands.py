@@ -29,6 +29,8 @@ from animerec_tui.core.records import User
 from animerec_tui.core.services import Core
 
 if TYPE_CHECKING:  # numpy, scipy and the recommender load only when a command needs them
+    from rich.console import JustifyMethod
+
     from animerec_tui.core.population.crawl import CrawlSummary
     from animerec_tui.core.recommend.results import TrainResult
     from animerec_tui.core.recommend.service import LoadedModel, Recommendation
@@ -288,7 +290,7 @@ def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:
         for m in data["models"]
     ]
     k = data["k"]
-    cols: list[str | tuple[str, str]] = [
+    cols: list[str | tuple[str, JustifyMethod]] = [
         "Model",
         *[(f"{n}@{k}", "right") for n in ("Precision", "Recall", "MAP", "NDCG")],
     ]

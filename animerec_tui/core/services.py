@@ -135,12 +135,23 @@ class Core:
             )
         return KitsuUnavailable(f"offline, and {what} is not in the cache")
 
-    def client(self, **kwargs: object) -> KitsuClient:
+    def client(
+        self, *, max_rps: float | None = None, concurrency: int | None = None
+    ) -> KitsuClient:
+        """A new :class:`KitsuClient` on the settings' API and network settings (or
+        ``client_factory``'s); ``max_rps`` / ``concurrency`` override the settings' pace.
+        The caller closes it (``async with``)."""
+        kwargs = {"max_rps": max_rps, "concurrency": concurrency}
         if self.client_factory is not None:
-            return self.client_factory(**kwargs)
+            return self.client_factory(**{k: v for k, v in kwargs.items() if v is not None})
         from animerec_tui.core.kitsu import KitsuClient
 
-        return KitsuClient(self.settings.api_url, network=self.settings.network, **kwargs)  # type: ignore[arg-type]
+        return KitsuClient(
+            self.settings.api_url,
+            network=self.settings.network,
+            max_rps=max_rps,
+            concurrency=concurrency,
+        )
 
     # -- users -------------------------------------------------------------------------------
 

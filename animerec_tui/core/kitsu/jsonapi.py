@@ -47,6 +47,8 @@ small posters, and any URL beats none."""
 
 _ENTRY_TYPES = frozenset({"libraryEntries", "library-entries", "library_entries"})
 _STATUS_SET: frozenset[str] = frozenset(STATUSES)
+_STATUS_NAMES: dict[str, Status] = {s: s for s in STATUSES}
+"""A status string -> the :data:`Status` it is (the typed way to check one)."""
 
 
 @dataclass(frozen=True)
@@ -410,10 +412,10 @@ def parse_entry(
             return None
         assert isinstance(link, dict)
         _, user_id = _linkage(link, where)
-    status = a.get("status")
-    if not isinstance(status, str) or status not in _STATUS_SET:
+    raw_status = a.get("status")
+    status_value = _STATUS_NAMES.get(raw_status) if isinstance(raw_status, str) else None
+    if status_value is None:
         return None
-    status_value: Status = status  # type: ignore[assignment]
     return LibraryEntry(
         user_id=user_id,
         anime_id=anime_id,
