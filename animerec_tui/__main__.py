@@ -1,3 +1,3 @@
-from animerec_tui.cli.main import main
+from animerec_tui.launcher import main
 
 raise SystemExit(main())

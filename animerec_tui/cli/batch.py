@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from animerec_tui.cli.render import emit_json, err, inert, user_json
 from animerec_tui.core.errors import AnimerecError
+from animerec_tui.core.records import User
 
 
 class Batch:
@@ -29,7 +29,7 @@ class Batch:
     def ok(self) -> None:
         self.codes.append(0)
 
-    def failed(self, query: str, exc: AnimerecError, *, user: Any = None) -> None:
+    def failed(self, query: str, exc: AnimerecError, *, user: User | None = None) -> None:
         """Report one user's failure now (raises it again when it is the only user)."""
         self.say(query, exc)
         self.record(query, exc, user=user)
@@ -40,7 +40,7 @@ class Batch:
             raise exc
         err.print(inert(f"animerec: {query}: {exc}"), style="red", soft_wrap=True)
 
-    def record(self, query: str, exc: AnimerecError, *, user: Any = None) -> None:
+    def record(self, query: str, exc: AnimerecError, *, user: User | None = None) -> None:
         """The failure's exit code and, with ``--json``, its error object in output order."""
         self.codes.append(exc.exit_code)
         if self.args.json:

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from typing import Any
+
+from rich.progress import TaskID
 
 from animerec_tui.cli import model_commands
 from animerec_tui.cli.batch import Batch
@@ -20,8 +21,9 @@ from animerec_tui.cli.render import (
     user_json,
 )
 from animerec_tui.core.errors import AnimerecError
-from animerec_tui.core.records import STATUSES
-from animerec_tui.core.services import Core
+from animerec_tui.core.progress import LibraryProgress
+from animerec_tui.core.records import STATUSES, Anime, count_statuses
+from animerec_tui.core.services import Core, FetchResult, LibraryResult
 from animerec_tui.core.settings import Settings
 
 
@@ -100,7 +102,7 @@ def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
                 for query in args.users:
                     task = bar.add_task(f"{query}", total=None, info="")
 
-                    def on_progress(p: Any, task: Any = task) -> None:
+                    def on_progress(p: LibraryProgress, task: TaskID = task) -> None:
                         bar.update(
                             task,
                             completed=p.entries_done,
@@ -127,7 +129,7 @@ def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def _print_fetch(args: argparse.Namespace, result: Any) -> None:
+def _print_fetch(args: argparse.Namespace, result: FetchResult) -> None:
     if args.json:
         emit_json(
             {
@@ -169,7 +171,7 @@ def cmd_library(core: Core, args: argparse.Namespace) -> int:
     return batch.exit_code
 
 
-def _print_library(core: Core, args: argparse.Namespace, result: Any) -> None:
+def _print_library(core: Core, args: argparse.Namespace, result: LibraryResult) -> None:
     lib = result.library
     if args.json:
         emit_json(
@@ -198,10 +200,8 @@ def _print_library(core: Core, args: argparse.Namespace, result: Any) -> None:
         return
     if result.offline and not lib.user.is_sample:
         note(f"offline: cached library as of {result.synced_at}")
-    counts = {s: 0 for s in STATUSES}
-    for e in lib.entries:
-        counts[e.status] += 1
-    summary = ", ".join(f"{s.replace('_', ' ')} {n}" for s, n in counts.items() if n)
+    counts = count_statuses(lib.entries)
+    summary = ", ".join(f"{s.replace('_', ' ')} {counts[s]}" for s in STATUSES if s in counts)
     rows = [
         (
             e.status.replace("_", " "),
@@ -228,12 +228,12 @@ def _print_library(core: Core, args: argparse.Namespace, result: Any) -> None:
         out.print(inert(f"{lib.hidden_note} (Kitsu hides them)"))
 
 
-def _title(anime: dict[str, Any], anime_id: str) -> str:
+def _title(anime: dict[str, Anime], anime_id: str) -> str:
     a = anime.get(anime_id)
     return a.display_title if a is not None else f"anime {anime_id}"
 
 
-def _progress(progress: int | None, anime: Any) -> str:
+def _progress(progress: int | None, anime: Anime | None) -> str:
     if progress is None:
         return ""
     total = anime.episode_count if anime is not None else None

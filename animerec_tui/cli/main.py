@@ -1,4 +1,6 @@
-"""``animerec`` entry point: no command opens the TUI, commands run the core once.
+"""The CLI face: parses ``animerec``'s options and runs one command over the core.
+
+With no command it starts the app the launcher (:mod:`animerec_tui.launcher`) hands it.
 
 Every failure becomes one line on stderr and an exit code (0 ok, 1 failure, 2 bad input):
 never a traceback. Heavy imports (numpy, implicit, Rich tables) wait until a command needs them.
@@ -12,9 +14,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from animerec_tui import __version__
+
+if TYPE_CHECKING:
+    from animerec_tui.core.settings import Settings
 
 DESCRIPTION = """\
 Anime recommendations for Kitsu users, in the terminal.
@@ -46,7 +51,7 @@ SUBTYPES = ("TV", "movie", "OVA", "ONA", "special", "music")
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line (exit 2), like every other error."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"animerec: {message} (see '{self.prog} --help')\n")
         raise SystemExit(2)
 
@@ -112,7 +117,7 @@ def _global_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _global_options(common, default=argparse.SUPPRESS)
 
     parser = _Parser(
@@ -229,11 +234,15 @@ def _has_terminal() -> bool:
     return all(getattr(s, "isatty", lambda: False)() for s in (sys.stdin, sys.stdout))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, app: Callable[[Settings], int] | None = None) -> int:
+    """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit code: 0 ok,
+    1 failure, 2 bad input, 130 interrupted. With no command, ``app`` (the launcher's way to
+    open the TUI) runs when there is a terminal; without ``app`` or a terminal the help is
+    printed and the exit code is 2."""
     _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None and not _has_terminal():
+    if args.command is None and (app is None or not _has_terminal()):
         # the app draws a full screen: without a terminal it would only print escape codes
         parser.print_help()
         sys.stderr.write(
@@ -246,10 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             settings = load_settings(args.cache_dir, offline=args.offline or None)
-            if args.command is None:
-                from animerec_tui.tui.app import run_app
-
-                return run_app(settings)
+            if args.command is None and app is not None:
+                return app(settings)
             from animerec_tui.cli import commands
 
             return commands.run(args, settings)

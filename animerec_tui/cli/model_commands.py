@@ -11,7 +11,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from animerec_tui.cli.batch import Batch
 from animerec_tui.cli.render import (
@@ -24,8 +24,18 @@ from animerec_tui.cli.render import (
     user_json,
 )
 from animerec_tui.core.errors import AnimerecError, BadInput, Cancelled
-from animerec_tui.core.progress import FitProgress, StepProgress
+from animerec_tui.core.progress import CrawlProgress, FitProgress, StepProgress
+from animerec_tui.core.records import User
 from animerec_tui.core.services import Core
+
+if TYPE_CHECKING:  # numpy, scipy and the recommender load only when a command needs them
+    from rich.console import JustifyMethod
+
+    from animerec_tui.core.population.crawl import CrawlSummary
+    from animerec_tui.core.recommend.results import TrainResult
+    from animerec_tui.core.recommend.service import LoadedModel, Recommendation
+    from animerec_tui.core.recommend.tune import TuneResult
+    from animerec_tui.core.settings import ModelParams
 
 T = TypeVar("T")
 
@@ -33,13 +43,14 @@ T = TypeVar("T")
 def _in_thread(fn: Callable[[threading.Event], T], what: str) -> T:
     """Run CPU work in a thread; Ctrl-C sets the cancel event and waits for a clean stop."""
     cancel = threading.Event()
-    box: dict[str, Any] = {}
+    value: list[T] = []
+    error: list[BaseException] = []
 
     def target() -> None:
         try:
-            box["value"] = fn(cancel)
+            value.append(fn(cancel))
         except BaseException as exc:  # handed back to the main thread
-            box["error"] = exc
+            error.append(exc)
 
     worker = threading.Thread(target=target, name=what, daemon=True)
     worker.start()
@@ -50,13 +61,13 @@ def _in_thread(fn: Callable[[threading.Event], T], what: str) -> T:
         cancel.set()
         worker.join()
         raise Cancelled(what) from None
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    if error:
+        raise error[0]
+    return value[0]
 
 
-def _model_params(core: Core, args: argparse.Namespace) -> Any:
-    from animerec_tui.core.recommend.service import effective_params
+def _model_params(core: Core, args: argparse.Namespace) -> ModelParams:
+    from animerec_tui.core.recommend.params import effective_params
 
     params = effective_params(core.cache, core.settings)
     overrides = {
@@ -68,8 +79,13 @@ def _model_params(core: Core, args: argparse.Namespace) -> Any:
 
 
 def _train(
-    core: Core, params: Any, show: bool, *, tune: bool = False, model: str | None = None
-) -> Any:
+    core: Core,
+    params: ModelParams | None,
+    show: bool,
+    *,
+    tune: bool = False,
+    model: str | None = None,
+) -> TrainResult | TuneResult:
     from animerec_tui.core.recommend import service
 
     kind = model or service.DEFAULT_KIND
@@ -82,7 +98,7 @@ def _train(
             info = f"loss {loss:.4g}" if loss is not None else ""
             bar.update(task, completed=report.done, total=report.total, info=info)
 
-        def work(cancel: threading.Event) -> Any:
+        def work(cancel: threading.Event) -> TrainResult | TuneResult:
             if tune:
                 return service.tune(core.cache, core.settings, progress=on_progress, cancel=cancel)
             return service.train(
@@ -107,10 +123,10 @@ def cmd_train(core: Core, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_model(core: Core, show: bool) -> Any:
+def _ensure_model(core: Core, show: bool) -> LoadedModel:
     from animerec_tui.core.recommend import service
 
-    def work(cancel: threading.Event) -> Any:
+    def work(cancel: threading.Event) -> LoadedModel:
         return service.load_or_train(core.cache, core.settings, progress=on_progress, cancel=cancel)
 
     with progress_bar(enabled=show) as bar:
@@ -133,7 +149,7 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
     from animerec_tui.core.recommend import service
 
     batch = Batch(args)
-    resolved: list[tuple[str, Any]] = []  # (query, User or the AnimerecError it failed with)
+    resolved: list[tuple[str, User | AnimerecError]] = []  # or the error it failed with
     for query in args.users:  # resolve (and fetch when online and uncached) before training
         try:
             resolved.append((query, asyncio.run(core.library(query)).library.user))
@@ -141,14 +157,15 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
             batch.say(query, exc)
             resolved.append((query, exc))
     if all(isinstance(outcome, AnimerecError) for _, outcome in resolved):
-        for query, exc in resolved:
-            batch.record(query, exc)
+        for query, outcome in resolved:
+            if isinstance(outcome, AnimerecError):
+                batch.record(query, outcome)
         return batch.exit_code  # nobody to recommend for: no model loaded or trained
     if core.offline and not args.json:
         note("offline: recommending from cached libraries")
     loaded = _ensure_model(core, not args.json)
     model_info = loaded.info
-    reason = getattr(loaded, "retrained_because", None)
+    reason = loaded.retrained_because
     if reason:  # stderr, also with --json: a retrain is worth knowing about
         note(f"trained a new model ({reason})")
     if model_info.get("stale") and not args.json:
@@ -158,7 +175,7 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
             batch.record(query, user)
             continue
 
-        def top(k: int, user_id: str = user.id) -> list[Any]:
+        def top(k: int, user_id: str = user.id) -> list[Recommendation]:
             return service.recommend(
                 core.cache,
                 core.settings,
@@ -180,7 +197,11 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
 
 
 def _print_recommendations(
-    args: argparse.Namespace, user: Any, model_info: dict[str, Any], offline: bool, recs: Any
+    args: argparse.Namespace,
+    user: User,
+    model_info: dict[str, Any],
+    offline: bool,
+    recs: list[Recommendation],
 ) -> None:
     from animerec_tui.core.describe import anime_details
 
@@ -269,7 +290,10 @@ def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:
         for m in data["models"]
     ]
     k = data["k"]
-    cols = ["Model", *[(f"{n}@{k}", "right") for n in ("Precision", "Recall", "MAP", "NDCG")]]
+    cols: list[str | tuple[str, JustifyMethod]] = [
+        "Model",
+        *[(f"{n}@{k}", "right") for n in ("Precision", "Recall", "MAP", "NDCG")],
+    ]
     out.print(
         table(
             f"Held-out evaluation at K={k}", [*cols, ("AUC", "right"), ("Coverage", "right")], rows
@@ -294,7 +318,7 @@ def cmd_crawl(core: Core, args: argparse.Namespace) -> int:
     if not args.around and not args.random:
         raise BadInput("crawl needs --around USER or --random.")
 
-    async def go() -> Any:
+    async def go() -> CrawlSummary:
         crawl_settings = core.settings.crawl
         around = None
         if args.around:
@@ -306,7 +330,7 @@ def cmd_crawl(core: Core, args: argparse.Namespace) -> int:
             with progress_bar(enabled=not args.json) as bar:
                 task = bar.add_task("Crawling", total=args.max_users, info="")
 
-                def on_progress(p: Any) -> None:
+                def on_progress(p: CrawlProgress) -> None:
                     bar.update(
                         task,
                         completed=p.users_done,

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -59,13 +59,17 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def table(
-    title: str | None, columns: Sequence[str | tuple[str, str]], rows: Sequence[Sequence[object]]
+    title: str | None,
+    columns: Sequence[str | tuple[str, JustifyMethod]],
+    rows: Sequence[Sequence[object]],
 ) -> Table:
     """A Rich table whose every cell is inert text. ``("Score", "right")`` aligns a column."""
     t = Table(title=inert(title) if title else None, title_justify="left", expand=False)
     for col in columns:
-        name, justify = (col, "left") if isinstance(col, str) else col
-        t.add_column(name, justify=justify)  # type: ignore[arg-type]
+        if isinstance(col, str):
+            t.add_column(col, justify="left")
+        else:
+            t.add_column(col[0], justify=col[1])
     for row in rows:
         t.add_row(*(cell if isinstance(cell, Text) else inert(cell) for cell in row))
     return t

@@ -1,7 +1,22 @@
 """Typed errors with one-line messages for people.
 
 Both faces catch :class:`AnimerecError` only and print ``str(error)``; the ``exit_code``
-follows the interface contract (2 = bad input, 1 = unrecoverable failure).
+follows the interface contract (2 = bad input, 1 = unrecoverable failure). The tree::
+
+    AnimerecError                 exit 1; str() is one line
+    ├── BadInput                  exit 2: the person asked for something invalid
+    │   ├── UserNotFound          no Kitsu user (nor cached one) matches the query
+    │   └── AmbiguousUser         several users share the name; lists their ids
+    ├── KitsuUnavailable          no usable answer from Kitsu after retries (``answered``)
+    ├── BadResponse               Kitsu answered something that is not the JSON:API we expect
+    ├── KitsuRequestRejected      a 4xx from Kitsu to a request of ours (``status``, ``code``)
+    ├── NotCached                 offline, and what was asked for is not in the cache
+    ├── CacheError                the cache file is damaged or from a newer animerec
+    ├── ModelError                a saved model is unusable (callers retrain)
+    └── Cancelled                 long work stopped by the person; nothing partial written
+
+Numerical failures (numpy's ``LinAlgError``, ``FloatingPointError``, implicit's
+``ModelFitError``) the core turns into :class:`AnimerecError` where it can predict them.
 """
 
 from __future__ import annotations
@@ -30,6 +45,8 @@ class BadInput(AnimerecError):
 
 
 class UserNotFound(BadInput):
+    """No Kitsu user (nor cached user) matches ``query`` (an id, slug, name or search)."""
+
     def __init__(self, query: str) -> None:
         super().__init__(f"No Kitsu user matches {query!r}.")
         self.query = query
@@ -37,12 +54,16 @@ class UserNotFound(BadInput):
 
 @dataclass(frozen=True)
 class UserChoice:
+    """One candidate of an :class:`AmbiguousUser`: the Kitsu id, name and slug."""
+
     id: str
     name: str | None
     slug: str | None
 
 
 class AmbiguousUser(BadInput):
+    """Several users are named ``query``; ``candidates`` lists them (the message gives ids)."""
+
     def __init__(self, query: str, candidates: Sequence[UserChoice]) -> None:
         listed = ", ".join(f"{c.name or '?'} (id {c.id})" for c in candidates)
         super().__init__(

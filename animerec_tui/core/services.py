@@ -135,12 +135,23 @@ class Core:
             )
         return KitsuUnavailable(f"offline, and {what} is not in the cache")
 
-    def client(self, **kwargs: object) -> KitsuClient:
+    def client(
+        self, *, max_rps: float | None = None, concurrency: int | None = None
+    ) -> KitsuClient:
+        """A new :class:`KitsuClient` on the settings' API and network settings (or
+        ``client_factory``'s); ``max_rps`` / ``concurrency`` override the settings' pace.
+        The caller closes it (``async with``)."""
+        kwargs = {"max_rps": max_rps, "concurrency": concurrency}
         if self.client_factory is not None:
-            return self.client_factory(**kwargs)
+            return self.client_factory(**{k: v for k, v in kwargs.items() if v is not None})
         from animerec_tui.core.kitsu import KitsuClient
 
-        return KitsuClient(self.settings.api_url, network=self.settings.network, **kwargs)  # type: ignore[arg-type]
+        return KitsuClient(
+            self.settings.api_url,
+            network=self.settings.network,
+            max_rps=max_rps,
+            concurrency=concurrency,
+        )
 
     # -- users -------------------------------------------------------------------------------
 
@@ -164,7 +175,15 @@ class Core:
         return pool[0] if pool else None
 
     async def resolve(self, query: str, client: KitsuClient | None, *, prefer_cache: bool) -> User:
-        """Resolve USER: cache first when asked (works offline), else Kitsu, else cache."""
+        """The :class:`User` that USER ``query`` names (an id, slug, name, ``sample:KEY`` or
+        ``sample-KEY``): the cache first when ``prefer_cache`` (works offline), else Kitsu
+        through ``client`` (None: the cache only), else the cache.
+
+        Raises UserNotFound (no match, or a blank query), AmbiguousUser (a name several
+        users share), KitsuUnavailable (no answer from Kitsu and no cached match; also
+        marks Kitsu unreachable), KitsuRequestRejected / BadResponse from the client, and
+        KitsuUnavailable naming the query when offline and it is not cached.
+        """
         if not query.strip():
             raise UserNotFound(query)
         cached = self.resolve_cached(query)
@@ -238,8 +257,17 @@ class Core:
         ``refresh`` is an explicit refresh: it asks Kitsu even while cooling down after a
         failure. The whole fetch (resolve, every page, retries) waits at most
         ``network.fetch_deadline`` seconds; then, or when Kitsu cannot be reached, a cached
-        library is served (``offline=True``). Raises :class:`KitsuUnavailable` when there is
-        none, :class:`UserNotFound` / :class:`AmbiguousUser` for USER.
+        library is served (``offline=True``). ``client`` reuses an open client (one is opened
+        and closed otherwise); ``progress`` gets a
+        :class:`~animerec_tui.core.progress.LibraryProgress` per page.
+
+        Returns a :class:`FetchResult`: the user, entry and favourite counts now cached,
+        requests sent, seconds taken, ``mode`` (``full``, ``incremental`` or ``cached``),
+        ``offline`` and the count of entries Kitsu withholds. Raises
+        :class:`KitsuUnavailable` when Kitsu cannot be reached and nothing is cached (offline:
+        the same, naming the user), :class:`NotCached` for a sample user without its
+        library, :class:`UserNotFound` / :class:`AmbiguousUser` for USER,
+        :class:`KitsuRequestRejected` / :class:`BadResponse` from the client.
         """
         ask = self.connectivity.may_ask(explicit=refresh)
         if client is None and ask:
@@ -359,7 +387,13 @@ class Core:
         return described + len(hidden)
 
     async def library(self, query: str) -> LibraryResult:
-        """A user's cached library, fetched first when online and not cached."""
+        """A user's cached library, fetched first when online and not cached.
+
+        Returns a :class:`LibraryResult` (the :class:`~animerec_tui.core.records.Library`,
+        when it was synced, whether it was just ``fetched`` and whether Kitsu was
+        ``offline``). Raises what :meth:`fetch` raises; KitsuUnavailable naming the query
+        when Kitsu may not be asked and the user is not cached.
+        """
         user = self.resolve_cached(query)
         if user is not None and self.cache.has_library(user.id):
             return self._library_result(user.id)

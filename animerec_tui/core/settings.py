@@ -35,11 +35,17 @@ class Weights:
     """
 
     completed: float = 6.0
+    """Strength of a completed entry."""
     favorite: float = 5.0
+    """Strength added for a favourite anime."""
     current: float = 4.0
+    """Strength of an entry being watched."""
     planned: float = 3.0
+    """Strength of a planned (plan-to-watch) entry."""
     on_hold: float = 2.0
+    """Strength of an entry on hold."""
     dropped: float = 1.0
+    """Strength of a dropped entry (still implicit feedback: it was started)."""
     use_rating: bool = True
     """Scale an entry by ``ratingTwenty / 14`` (14 = a 7/10) when it is rated."""
     use_reconsume: bool = False
@@ -57,15 +63,22 @@ class ModelParams:
     """
 
     factors: int = 256
+    """ALS's latent factors per user and anime."""
     regularization: float = 20.0
+    """ALS's L2 regularization."""
     alpha: float = 0.5
+    """ALS's confidence scaling of the weighted strengths."""
     iterations: int = 15
+    """ALS's alternating sweeps."""
     weighting: str = "bm25"
     """``linear`` (strengths as they are) or ``bm25`` (implicit's BM25 weighting of them);
     implicit's ALS then scales either by ``alpha``."""
     bm25_k1: float = 1.2
+    """BM25's term-frequency saturation for ALS's input (``weighting = bm25``)."""
     bm25_b: float = 0.5
+    """BM25's library-length normalisation for ALS's input (0 to 1)."""
     random_state: int = 42
+    """Seed of ALS's initial factors (fixed: training is reproducible)."""
     ease_lambda: float = 300.0
     """EASE's L2 penalty (``--model ease`` and the blend's EASE) as a multiple of the mean
     squared input value, so it means the same on binary and BM25 input (> 0)."""
@@ -76,7 +89,9 @@ class ModelParams:
     ease_weighting: str = "bm25"
     """EASE's input: ``binary`` (Steck's original) or ``bm25`` (the BM25 weighting below)."""
     ease_bm25_k1: float = 0.6
+    """BM25's term-frequency saturation for EASE's input (``ease_weighting = bm25``)."""
     ease_bm25_b: float = 0.5
+    """BM25's library-length normalisation for EASE's input (0 to 1)."""
     ease_binary_lambda: float = 200.0
     """The binary-input EASE baseline's penalty in ``animerec evaluate`` (> 0)."""
     blend_weight: float = 0.4
@@ -86,12 +101,18 @@ class ModelParams:
 
 @dataclass(frozen=True)
 class NetworkSettings:
+    """The ``[network]`` section: how the Kitsu client talks to Kitsu."""
+
     concurrency: int = 4
+    """Requests to Kitsu in flight at once."""
     timeout: float = 20.0
     """Seconds one request may take in all, from sending it to its last byte."""
     max_attempts: int = 6
+    """Tries per request (the first included) before Kitsu counts as unavailable."""
     backoff_base: float = 0.5
+    """Seconds of the first retry back-off (doubling, jittered; Retry-After wins)."""
     backoff_max: float = 30.0
+    """Longest back-off between two tries, in seconds."""
     search_deadline: float = 12.0
     """Seconds an interactive search may wait for Kitsu in all (every lookup and retry)."""
     fetch_deadline: float = 60.0
@@ -102,13 +123,20 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class CrawlSettings:
+    """The ``[crawl]`` section: how ``animerec crawl`` grows the population."""
+
     concurrency: int = 3
+    """Requests a crawl keeps in flight at once."""
     requests_per_second: float = 4.0
+    """Most requests per second a crawl sends to Kitsu (politeness)."""
     min_entries: int = 5
+    """Library entries a crawled user needs to join the population."""
 
 
 @dataclass(frozen=True)
 class DisplaySettings:
+    """The ``[display]`` section: how the faces show anime."""
+
     title_language: str = "canonical"
     """Which title shows: ``canonical`` (Kitsu's canonicalTitle), ``english`` (``titles.en``)
     or ``romaji`` (``titles.en_jp``); a title missing in that language falls back to the
@@ -117,14 +145,24 @@ class DisplaySettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything the core reads from defaults, the settings file and the environment."""
+
     cache_dir: Path
+    """Folder of the SQLite cache, saved models and settings.toml."""
     api_url: str = DEFAULT_API_URL
+    """Kitsu's JSON:API base URL (``ANIMEREC_API_URL``)."""
     offline: bool = False
+    """Never touch the network: the cache only (``--offline``, ``ANIMEREC_OFFLINE``)."""
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    """The ``[network]`` section: concurrency, timeouts, retries."""
     crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    """The ``[crawl]`` section: how politely the population grows."""
     weights: Weights = field(default_factory=Weights)
+    """The ``[weights]`` section: implicit-feedback strengths."""
     model: ModelParams = field(default_factory=ModelParams)
+    """The ``[model]`` section: hyper-parameters (tuned values fill what is left alone)."""
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    """The ``[display]`` section: how titles show."""
 
     @property
     def db_path(self) -> Path:
@@ -154,8 +192,11 @@ class Range:
     """The allowed values of a number: ``low <= x <= high`` (``low < x`` when ``open_low``)."""
 
     low: float
+    """Smallest allowed value (excluded when ``open_low``)."""
     high: float
+    """Largest allowed value."""
     open_low: bool = False
+    """Whether ``low`` itself is excluded."""
 
     def allows(self, value: float) -> bool:
         if not math.isfinite(value):

@@ -32,7 +32,7 @@ from animerec_tui.core.recommend.models import (
     make_model,
 )
 from animerec_tui.core.recommend.ranking import top_n
-from animerec_tui.core.records import Favorite, Library, LibraryEntry, User
+from animerec_tui.core.records import STATUSES, Favorite, Library, LibraryEntry, User
 from animerec_tui.core.settings import ModelParams, Settings, Weights
 
 
@@ -102,12 +102,11 @@ def test_interaction_arrays_match_a_plain_query(tmp_path: Path) -> None:
         rng = np.random.default_rng(4)
         for u in range(30):
             ids = rng.choice(500, size=int(rng.integers(0, 25)), replace=False) + 1
-            statuses = ["completed", "current", "planned", "on_hold", "dropped"]
             entries = [
                 LibraryEntry(
                     str(u),
                     str(a),
-                    statuses[int(rng.integers(5))],  # type: ignore[arg-type]
+                    STATUSES[int(rng.integers(5))],
                     rating_twenty=None if a % 3 == 0 else int(2 + a % 19),
                     reconsume_count=int(a % 7) if a % 5 == 0 else (300 if a == 7 else None),
                 )
@@ -118,7 +117,8 @@ def test_interaction_arrays_match_a_plain_query(tmp_path: Path) -> None:
         c.save_users([User(id="seen-only")])
         got = c.interaction_arrays()
         rows = c.query(
-            """SELECT e.uid, anime_id, status, COALESCE(rating_twenty, 0),
+            # statuses come out as positions in records.STATUSES: stored code - 1
+            """SELECT e.uid, anime_id, status - 1, COALESCE(rating_twenty, 0),
                       MIN(COALESCE(reconsume_count, 0), 255) FROM entries e
                JOIN sync_state USING (uid)"""
         )
@@ -150,7 +150,7 @@ def test_sort_free_matrix_build_matches_the_sorting_one() -> None:
     arrays = {
         "uid": key // 300 + 1,
         "anime_id": key % 300 + 1,
-        "status": rng.integers(1, 6, len(key)).astype(np.int8),
+        "status": rng.integers(0, 5, len(key)).astype(np.int8),
         "rating_twenty": rng.integers(0, 21, len(key)).astype(np.int8),
         "reconsume": np.zeros(len(key), dtype=np.int16),
         "fav_uid": favs // 300 + 1,

@@ -98,10 +98,10 @@ def test_damaged_cache_is_moved_aside_and_reseeded(
 
 def test_locked_is_not_damage(tmp_path: Path, template: Path) -> None:
     """A busy cache must never be mistaken for a damaged one and moved aside."""
-    from animerec_tui.core.cache import db as dbmod
+    from animerec_tui.core.cache.files import is_damage
 
-    assert not dbmod._is_damage(sqlite3.OperationalError("database is locked"))
-    assert dbmod._is_damage(sqlite3.DatabaseError("file is not a database"))
+    assert not is_damage(sqlite3.OperationalError("database is locked"))
+    assert is_damage(sqlite3.DatabaseError("file is not a database"))
 
 
 OPENER = """

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,31 @@ from typing import Any
 
 import numpy as np
 
+from animerec_tui.core.cache.codes import STATUS_CODES, STATUS_NAMES
+from animerec_tui.core.cache.files import exclusive, is_damage, move_aside, secure_path
+from animerec_tui.core.cache.interactions import (
+    read_anime_flags,
+    read_interactions,
+    read_listing_counts,
+    read_user_interactions,
+)
+from animerec_tui.core.cache.population import (
+    SampleRows,
+    UserActivity,
+    read_activity,
+    read_anime_count,
+    read_newest_start_date,
+    read_origins,
+    read_status_counts,
+    write_sample,
+)
+from animerec_tui.core.cache.rows import (
+    ANIME_COLUMNS,
+    USER_FIELDS,
+    anime_from_row,
+    anime_row,
+    user_from_row,
+)
 from animerec_tui.core.cache.schema import MIGRATIONS, SCHEMA_VERSION
 from animerec_tui.core.errors import CacheError
 from animerec_tui.core.records import (
@@ -36,25 +60,7 @@ from animerec_tui.core.records import (
 )
 from animerec_tui.core.timestamps import newest_stamp
 
-STATUS_CODES: dict[str, int] = {
-    "completed": 1,
-    "current": 2,
-    "planned": 3,
-    "on_hold": 4,
-    "dropped": 5,
-}
-STATUS_NAMES: dict[int, Status] = {v: k for k, v in STATUS_CODES.items()}  # type: ignore[misc]
 BUSY_TIMEOUT_MS = 30_000
-
-_USER_FIELDS = (
-    "past_names",
-    "created_at",
-    "followers_count",
-    "favorites_count",
-    "ratings_count",
-    "life_spent_on_anime",
-    "avatar",
-)
 
 
 @dataclass(frozen=True)
@@ -71,115 +77,6 @@ class SyncState:
     """Kitsu's clock for the next ``filter[since]`` (newest ``updatedAt`` seen), or None."""
 
 
-def _secure_path(path: Path) -> None:
-    """Create the cache folder and file readable by the user only."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-
-
-_DAMAGE_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
-
-
-def _is_damage(exc: sqlite3.DatabaseError) -> bool:
-    """The file itself is broken (not "locked" or "busy", which pass by themselves)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in _DAMAGE_CODES
-    text = str(exc).lower()
-    return "not a database" in text or "malformed" in text
-
-
-def _move_aside(path: Path) -> Path:
-    """Rename a damaged cache (and its -wal/-shm) to ``<name>.damaged-<UTC time>``: kept."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
-    os.replace(path, target)
-    for suffix in ("-wal", "-shm"):
-        companion = path.with_name(path.name + suffix)
-        if companion.exists():
-            os.replace(companion, target.with_name(target.name + suffix))
-    return target
-
-
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``lock_path`` (released when the process dies)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; a double move-aside there is still only a rename
-        yield
-        return
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _user_from_row(row: sqlite3.Row) -> User:
-    attrs = json.loads(row["attrs"] or "{}")
-    extra = {k: attrs[k] for k in _USER_FIELDS if k in attrs}
-    if "past_names" in extra:
-        extra["past_names"] = tuple(extra["past_names"] or ())
-    return User(id=row["id"], name=row["name"], slug=row["slug"], **extra)
-
-
-def _anime_from_row(row: sqlite3.Row) -> Anime:
-    return Anime(
-        id=str(row["id"]),
-        title=row["title"],
-        titles=json.loads(row["titles"] or "{}"),
-        slug=row["slug"],
-        subtype=row["subtype"],
-        episode_count=row["episode_count"],
-        average_rating=row["average_rating"],
-        popularity_rank=row["popularity_rank"],
-        user_count=row["user_count"],
-        start_date=row["start_date"],
-        poster=row["poster"],
-        age_rating=row["age_rating"],
-        nsfw=bool(row["nsfw"]),
-        synopsis=row["synopsis"],
-        genres=tuple(json.loads(row["genres"] or "[]")),
-        withheld=bool(row["withheld"]),
-        described_at=row["described_at"],
-    )
-
-
-_ANIME_COLUMNS = (
-    "id, title, titles, slug, subtype, episode_count, average_rating, popularity_rank,"
-    " user_count, start_date, poster, age_rating, nsfw, synopsis, genres"
-)
-"""The columns :func:`_anime_row` fills, in its order."""
-
-
-def _anime_row(a: Anime) -> tuple[Any, ...]:
-    return (
-        int(a.id),
-        a.title,
-        json.dumps(a.titles, ensure_ascii=False),
-        a.slug,
-        a.subtype,
-        a.episode_count,
-        a.average_rating,
-        a.popularity_rank,
-        a.user_count,
-        a.start_date,
-        a.poster,
-        a.age_rating,
-        int(a.nsfw),
-        a.synopsis,
-        json.dumps(list(a.genres), ensure_ascii=False),
-    )
-
-
 class Cache:
     """One open cache database. Safe to share between threads (calls are serialised)."""
 
@@ -188,14 +85,14 @@ class Cache:
         ``recover`` is renamed ``<name>.damaged-<time>`` (kept) and a fresh cache is created:
         ``recovered_from`` then says where the damaged file went."""
         self.path = Path(path)
-        _secure_path(self.path)
+        secure_path(self.path)
         self._lock = threading.RLock()
         self.recovered_from: Path | None = None
         """Where a damaged cache file was moved aside before this fresh one was created."""
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
-            if not _is_damage(exc):
+            if not is_damage(exc):
                 raise CacheError(f"The cache {self.path} cannot be opened: {exc}.") from None
             if not recover:
                 raise CacheError(self._damaged(exc)) from None
@@ -213,16 +110,16 @@ class Cache:
         and moves it; the others find its fresh cache and share it, so no process is left
         writing into a file another one has just moved away.
         """
-        with _exclusive(self.path.with_name(self.path.name + ".lock")):
+        with exclusive(self.path.with_name(self.path.name + ".lock")):
             try:
                 self._open()
                 return
             except sqlite3.DatabaseError as exc:
-                if not _is_damage(exc):
+                if not is_damage(exc):
                     raise
                 self._close_quietly()
-            self.recovered_from = _move_aside(self.path)
-            _secure_path(self.path)
+            self.recovered_from = move_aside(self.path)
+            secure_path(self.path)
             self._open()
 
     def _damaged(self, exc: Exception) -> str:
@@ -329,7 +226,7 @@ class Cache:
 
     @property
     def cache_id(self) -> str:
-        return self.query("SELECT value FROM meta WHERE key = 'cache_id'")[0][0]
+        return str(self.query("SELECT value FROM meta WHERE key = 'cache_id'")[0][0])
 
     def fingerprint(self) -> str:
         """Changes whenever cached interactions change; names the cache it came from."""
@@ -358,7 +255,7 @@ class Cache:
     # -- users -------------------------------------------------------------------------------
 
     def _uid(self, db: sqlite3.Connection, user: User, *, sample: bool | None = None) -> int:
-        attrs = {k: getattr(user, k) for k in _USER_FIELDS if getattr(user, k) not in (None, ())}
+        attrs = {k: getattr(user, k) for k in USER_FIELDS if getattr(user, k) not in (None, ())}
         if "past_names" in attrs:
             attrs["past_names"] = list(attrs["past_names"])
         db.execute(
@@ -373,7 +270,7 @@ class Cache:
                 json.dumps(attrs, ensure_ascii=False),
             ),
         )
-        return db.execute("SELECT uid FROM users WHERE id = ?", (user.id,)).fetchone()[0]
+        return int(db.execute("SELECT uid FROM users WHERE id = ?", (user.id,)).fetchone()[0])
 
     def save_users(self, users: Iterable[User]) -> None:
         """Remember users seen in search results (no library yet)."""
@@ -383,15 +280,15 @@ class Cache:
 
     def get_user(self, user_id: str) -> User | None:
         rows = self.query("SELECT * FROM users WHERE id = ?", (user_id,))
-        return _user_from_row(rows[0]) if rows else None
+        return user_from_row(rows[0]) if rows else None
 
     def users_named(self, name: str) -> list[User]:
         rows = self.query("SELECT * FROM users WHERE name = ? COLLATE NOCASE ORDER BY uid", (name,))
-        return [_user_from_row(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     def user_by_slug(self, slug: str) -> User | None:
         rows = self.query("SELECT * FROM users WHERE slug = ? COLLATE NOCASE", (slug,))
-        return _user_from_row(rows[0]) if rows else None
+        return user_from_row(rows[0]) if rows else None
 
     def search_users(self, query: str, limit: int = 50) -> list[User]:
         """Cached users whose id, name or slug contains ``query`` (case-insensitive)."""
@@ -402,7 +299,7 @@ class Cache:
                ORDER BY (id = ?) DESC, (name = ? COLLATE NOCASE) DESC, sample, uid LIMIT ?""",
             (query, pattern, pattern, query, query, limit),
         )
-        return [_user_from_row(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     def has_library(self, user_id: str) -> bool:
         return self.sync_state(user_id) is not None
@@ -436,7 +333,7 @@ class Cache:
         """Upsert anime records; ``described_at`` (when Kitsu described them) also clears
         ``withheld``: Kitsu showing an anime means it no longer hides it."""
         db.executemany(
-            f"""INSERT INTO anime ({_ANIME_COLUMNS}, withheld, described_at)
+            f"""INSERT INTO anime ({ANIME_COLUMNS}, withheld, described_at)
                VALUES ({",".join("?" * 15)}, 0, ?)
                ON CONFLICT(id) DO UPDATE SET title = excluded.title, titles = excluded.titles,
                slug = excluded.slug, subtype = excluded.subtype,
@@ -449,7 +346,7 @@ class Cache:
                              ELSE excluded.genres END,
                withheld = CASE WHEN excluded.described_at IS NULL THEN anime.withheld ELSE 0 END,
                described_at = COALESCE(excluded.described_at, anime.described_at)""",
-            [(*_anime_row(a), described_at) for a in anime],
+            [(*anime_row(a), described_at) for a in anime],
         )
 
     def mark_withheld(self, db: sqlite3.Connection, anime_ids: Iterable[str]) -> None:
@@ -495,11 +392,11 @@ class Cache:
             chunk = wanted[start : start + 900]
             marks = ",".join("?" * len(chunk))
             for row in self.query(f"SELECT * FROM anime WHERE id IN ({marks})", chunk):
-                found[str(row["id"])] = _anime_from_row(row)
+                found[str(row["id"])] = anime_from_row(row)
         return found
 
     def all_anime(self) -> dict[str, Anime]:
-        return {str(r["id"]): _anime_from_row(r) for r in self.query("SELECT * FROM anime")}
+        return {str(r["id"]): anime_from_row(r) for r in self.query("SELECT * FROM anime")}
 
     # -- libraries ---------------------------------------------------------------------------
 
@@ -706,8 +603,9 @@ class Cache:
         """All entries and favourites of synced users as parallel numpy arrays, in one snapshot.
 
         The recommender's only way to read interactions. Keys: ``uid``, ``anime_id``,
-        ``status`` (codes of :data:`STATUS_CODES`), ``rating_twenty`` (0 = unrated),
-        ``reconsume`` (capped at 255) and, separately, ``fav_uid`` / ``fav_anime_id``; then
+        ``status`` (int8 positions in :data:`~animerec_tui.core.records.STATUSES`),
+        ``rating_twenty`` (0 = unrated), ``reconsume`` (capped at 255) and, separately,
+        ``fav_uid`` / ``fav_anime_id``; then
         ``user_uid`` / ``user_id`` (every synced user, sorted by uid, ids as a numpy str array)
         and ``fingerprint`` (a 0-d str array: :meth:`fingerprint` of that same snapshot). Users
         without a synced library are not included, nor anime Kitsu withholds (hidden adult).
@@ -723,110 +621,81 @@ class Cache:
             db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
             try:
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                return _read_interactions(db)
+                return read_interactions(db)
             finally:
                 db.close()
         except sqlite3.OperationalError:  # no read-only open here: the shared connection
             with self._lock:
-                return _read_interactions(self._db)
+                return read_interactions(self._db)
+
+    def user_interactions(self, user_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """One user's library for the recommend path (20 ms budget: no Anime records built).
+
+        Returns ``(entries, favorites)``: ``entries`` an int64 array of shape (n, 4) with
+        columns anime id, status (position in :data:`~animerec_tui.core.records.STATUSES`),
+        ratingTwenty (0 = unrated), reconsume count (0 when unknown); ``favorites`` the
+        favourite anime ids (int64). Both empty for an unknown user.
+        """
+        with self._lock:
+            return read_user_interactions(self._db, user_id)
+
+    def anime_flags(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Every cached anime as ``(ids, adult, subtypes)``: int64 ids, a bool array (age
+        rating R18 or Kitsu's nsfw flag), and lower-cased subtypes ("" when unknown), aligned."""
+        with self._lock:
+            return read_anime_flags(self._db)
+
+    def listing_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """How many cached libraries list each anime: ``(anime ids, counts)``, int64, aligned."""
+        with self._lock:
+            return read_listing_counts(self._db)
+
+    # -- the population (sample seeding, aggregates) ----------------------------------------
+
+    def seed_sample(self, rows: SampleRows) -> bool:
+        """Insert the bundled sample in one transaction (bumping :meth:`fingerprint` so saved
+        models retrain); False, writing nothing, when sample users are already cached."""
+        with self.transaction() as db:
+            if not write_sample(db, rows):
+                return False
+            self._bump(db)
+        return True
+
+    def user_activity(
+        self, minutes_per_episode: Mapping[str, int], default_minutes: int
+    ) -> list[UserActivity]:
+        """Per synced user: favourites, entries, rated entries, and minutes watched (episodes
+        watched, a completed entry without progress counting all of them, times the minutes of
+        its subtype in ``minutes_per_episode``, else ``default_minutes``)."""
+        with self._lock:
+            return read_activity(self._db, minutes_per_episode, default_minutes)
+
+    def population_status_counts(self) -> dict[Status, int]:
+        """Entries of synced users per status (every status of ``STATUSES``, 0 when none)."""
+        with self._lock:
+            return read_status_counts(self._db)
+
+    def population_anime_count(self) -> int:
+        """Distinct anime in synced users' entries and favourites."""
+        with self._lock:
+            return read_anime_count(self._db)
+
+    def synced_origins(self) -> tuple[int, int]:
+        """Synced users by origin: ``(sample users, Kitsu users)``."""
+        with self._lock:
+            return read_origins(self._db)
+
+    def newest_start_date(self) -> str | None:
+        """The newest start date (``YYYY-MM-DD``) among synced users' listed anime that Kitsu
+        does not withhold; None when no start date is known."""
+        with self._lock:
+            return read_newest_start_date(self._db)
 
     def user_ids(self) -> dict[int, str]:
         """Internal uid -> user id, for users with a synced library."""
         return {
             r[0]: r[1] for r in self.query("SELECT uid, id FROM users JOIN sync_state USING (uid)")
         }
-
-
-_PACKED_ENTRY = """(anime_id << 16) | (status << 13)
-    | (CASE WHEN rating_twenty BETWEEN 0 AND 31 THEN rating_twenty << 8 ELSE 0 END)
-    | (CASE WHEN reconsume_count BETWEEN 0 AND 255 THEN reconsume_count
-            WHEN reconsume_count > 255 THEN 255 ELSE 0 END)"""
-"""One entry as one integer: anime_id << 16 | status << 13 | ratingTwenty << 8 | reconsume."""
-
-
-def _read_interactions(db: sqlite3.Connection) -> dict[str, np.ndarray]:
-    """:meth:`Cache.interaction_arrays` on ``db``, inside one read transaction.
-
-    Entries come back one row per *user* (``GROUP BY uid`` streams the clustered primary key,
-    no sort), each user's packed entries as one ``group_concat`` string that numpy parses in C:
-    Python touches 100k strings instead of 5M rows (5M entries: 2.9 s instead of 6.9 s with one
-    packed int per row, measured in bench/train.py's population).
-    """
-    in_tx = db.in_transaction
-    if not in_tx:
-        db.execute("BEGIN")
-    try:
-        meta = dict(tuple(r) for r in db.execute("SELECT key, value FROM meta"))
-        users = [
-            (int(r[0]), str(r[1]))
-            for r in db.execute("SELECT uid, id FROM users JOIN sync_state USING (uid)")
-        ]
-        low, high = db.execute("SELECT MIN(anime_id), MAX(anime_id) FROM entries").fetchone()
-        if low is None or (low >= 0 and high < 2**46):
-            groups = [
-                tuple(r)
-                for r in db.execute(
-                    f"SELECT uid, COUNT(*), group_concat({_PACKED_ENTRY}) FROM entries GROUP BY uid"
-                )
-            ]
-            counts = np.fromiter((g[1] for g in groups), dtype=np.int64, count=len(groups))
-            total = int(counts.sum())
-            text = ",".join([g[2] for g in groups])
-            packed = np.fromstring(text, dtype=np.int64, sep=",") if total else np.empty(0, int)
-            del text
-            if len(packed) != total:
-                raise CacheError("The cache returned malformed entries; it may be damaged.")
-            cols = [
-                np.repeat(np.fromiter((g[0] for g in groups), np.int64, len(groups)), counts),
-                packed >> 16,
-                (packed >> 13) & 7,
-                (packed >> 8) & 31,
-                packed & 255,
-            ]
-            del groups, packed
-        else:  # ids too large to pack: the same data as five columns, one tuple per row
-            rows = db.execute(
-                """SELECT uid, anime_id, status,
-                          CASE WHEN rating_twenty BETWEEN 0 AND 127 THEN rating_twenty ELSE 0 END,
-                          MIN(MAX(COALESCE(reconsume_count, 0), 0), 32767) FROM entries"""
-            ).fetchall()
-            flat = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 5)
-            cols = [flat[:, i] for i in range(5)]
-        favs = np.array(
-            [tuple(r) for r in db.execute("SELECT uid, anime_id FROM favorites")], dtype=np.int64
-        ).reshape(-1, 2)
-        withheld = np.array(
-            [r[0] for r in db.execute("SELECT id FROM anime WHERE withheld = 1")], dtype=np.int64
-        )
-    finally:
-        if not in_tx:
-            db.execute("COMMIT")
-    users.sort()
-    user_uid = np.fromiter((u for u, _ in users), dtype=np.int64, count=len(users))
-    top = max(int(cols[0].max(initial=0)), int(favs[:, 0].max(initial=0)))
-    if min(cols[0].min(initial=0), favs[:, 0].min(initial=0)) >= 0 and top < 2**26:
-        synced = np.zeros(top + 1, dtype=bool)  # presence flags: one gather, no search
-        synced[user_uid[user_uid <= top]] = True
-        keep, fkeep = synced[cols[0]], synced[favs[:, 0]]
-    else:
-        keep, fkeep = np.isin(cols[0], user_uid), np.isin(favs[:, 0], user_uid)
-    if withheld.size:  # hidden adult anime are never trained on, so never recommended
-        keep = keep & ~np.isin(cols[1], withheld)
-        fkeep = fkeep & ~np.isin(favs[:, 1], withheld)
-    if keep.all():  # the usual case: skip five 5M-element copies
-        keep = slice(None)
-    return {
-        "uid": np.ascontiguousarray(cols[0][keep]),
-        "anime_id": np.ascontiguousarray(cols[1][keep]),
-        "status": cols[2][keep].astype(np.int8),
-        "rating_twenty": cols[3][keep].astype(np.int8),
-        "reconsume": cols[4][keep].astype(np.int16),
-        "fav_uid": np.ascontiguousarray(favs[fkeep, 0]),
-        "fav_anime_id": np.ascontiguousarray(favs[fkeep, 1]),
-        "user_uid": user_uid,
-        "user_id": np.array([i for _, i in users], dtype=str),
-        "fingerprint": np.array(f"{meta['cache_id']}:{meta['data_version']}"),
-    }
 
 
 def _split_sql(script: str) -> list[str]:

@@ -171,7 +171,7 @@ def _leaves(group: BaseExceptionGroup[Any]) -> Iterable[BaseException]:
             yield exc
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def _describe(exc: Exception) -> str:
     text = str(exc).strip()
     name = type(exc).__name__
     return one_line(f"{name}: {text}" if text else name, 120)
@@ -483,13 +483,17 @@ class KitsuClient:
         return await self._users({"filter[name]": name})
 
     async def search_users(self, query: str, limit: int = 20) -> list[User]:
-        """Kitsu's fuzzy ``filter[query]`` search (page size capped at Kitsu's 20)."""
+        """Kitsu's fuzzy ``filter[query]`` search: at most ``limit`` users (capped at Kitsu's
+        page of 20), best match first as Kitsu ranks them; ``[]`` for a blank query. Raises
+        what :meth:`_get` raises (KitsuUnavailable, KitsuRequestRejected, BadResponse)."""
         if not query.strip():
             return []
         return await self._users({"filter[query]": query}, max(1, min(limit, USERS_PAGE)))
 
     async def resolve_user(self, query: str) -> User:
-        """Digits are an id; otherwise an exact slug, then an exact (unique) name."""
+        """The one user ``query`` names: digits are an id; otherwise an exact slug, then an
+        exact name. Raises UserNotFound (nothing matches, or a blank query), AmbiguousUser
+        (several users share the name; it lists their ids), and what :meth:`_get` raises."""
         query = query.strip()
         if not query:
             raise UserNotFound(query)
@@ -563,6 +567,14 @@ class KitsuClient:
         Three round trips at most for any library: both first pages, then every other page
         at once (bounded by the concurrency). Entries are deduplicated by id because pages
         can shift while we read them, and sorted so equal libraries compare equal.
+        ``since`` (Kitsu's ``updatedAt`` clock, ISO 8601) asks only for entries changed since
+        then (``filter[since]``: an incremental refresh). ``progress`` gets a
+        :class:`~animerec_tui.core.progress.LibraryProgress` (pages and entries) per page.
+
+        Returns a :class:`~animerec_tui.core.records.Library`: entries, favourites, the
+        ``included`` anime by id, Kitsu's ``status_counts`` and the entries Kitsu withholds
+        (adult anime). Raises what :meth:`_get` raises (KitsuUnavailable,
+        KitsuRequestRejected, BadResponse for a document that is not a library page).
         """
         uid = user.id
         lib_path, fav_path = "library-entries", "favorites"
@@ -643,7 +655,9 @@ class KitsuClient:
         (docs/kitsu-api.md); ``fields[anime]`` keeps the answer to what the cache stores.
         Anime Kitsu hides from anonymous readers (``AnimePolicy::Scope``: R18) are simply
         absent from the answers. Non-numeric ids are skipped; batches run concurrently
-        (bounded by the client's concurrency). Raises what :meth:`_get` raises.
+        (bounded by the client's concurrency). Returns the anime Kitsu described, in no
+        promised order (at most one per id). Raises what :meth:`_get` raises
+        (KitsuUnavailable, KitsuRequestRejected, BadResponse).
         """
         wanted = list(dict.fromkeys(a for a in anime_ids if jsonapi.is_numeric_id(a)))
         batches = [wanted[i : i + ANIME_BATCH] for i in range(0, len(wanted), ANIME_BATCH)]
@@ -851,6 +865,6 @@ async def _gather_two(
     second: Coroutine[Any, Any, jsonapi.FavoritesPage],
 ) -> tuple[jsonapi.LibraryPage, jsonapi.FavoritesPage]:
     """:func:`_gather` for two differently typed results, keeping the types."""
-    lib, fav = await _gather([first, second])  # type: ignore[list-item]
+    lib, fav = await _gather([first, second])
     assert isinstance(lib, jsonapi.LibraryPage) and isinstance(fav, jsonapi.FavoritesPage)
     return lib, fav

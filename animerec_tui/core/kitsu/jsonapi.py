@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,8 @@ small posters, and any URL beats none."""
 
 _ENTRY_TYPES = frozenset({"libraryEntries", "library-entries", "library_entries"})
 _STATUS_SET: frozenset[str] = frozenset(STATUSES)
+_STATUS_NAMES: dict[str, Status] = {s: s for s in STATUSES}
+"""A status string -> the :data:`Status` it is (the typed way to check one)."""
 
 
 @dataclass(frozen=True)
@@ -318,22 +320,46 @@ def included_users(doc: object) -> dict[str, User]:
 # -- records -------------------------------------------------------------------------------
 
 
+_Converter = Callable[[object], Any]
+
+
+def _read(read: _Converter, **attributes: str) -> dict[str, tuple[str, _Converter]]:
+    """``field=attribute`` pairs that share one converter, as :func:`_fields` tables."""
+    return {name: (attr, read) for name, attr in attributes.items()}
+
+
+_USER_ATTRIBUTES = {
+    **_read(_str, name="name", slug="slug", created_at="createdAt"),
+    **_read(_str_tuple, past_names="pastNames"),
+    **_read(_int, followers_count="followersCount", favorites_count="favoritesCount"),
+    **_read(_int, ratings_count="ratingsCount", life_spent_on_anime="lifeSpentOnAnime"),
+    **_read(_image, avatar="avatar"),
+}
+"""User field -> (the ``users`` resource's attribute, how its value is read)."""
+
+_ANIME_ATTRIBUTES = {
+    **_read(_str, title="canonicalTitle", slug="slug", subtype="subtype"),
+    **_read(_str, start_date="startDate", age_rating="ageRating"),
+    **_read(_str_dict, titles="titles"),
+    **_read(_int, episode_count="episodeCount", popularity_rank="popularityRank"),
+    **_read(_int, user_count="userCount"),
+    **_read(_float, average_rating="averageRating"),
+    **_read(_image, poster="posterImage"),
+}
+"""Anime field -> (the ``anime`` resource's attribute, how its value is read)."""
+
+
+def _fields(attributes: JsonObject, table: dict[str, tuple[str, _Converter]]) -> dict[str, Any]:
+    """Record fields read from a resource's attributes through ``table``; a missing attribute
+    (a sparse fieldset that did not ask for it) reads as the converter's empty value."""
+    return {name: read(attributes.get(attr)) for name, (attr, read) in table.items()}
+
+
 def parse_user(obj: object, *, where: str = "user") -> User:
     rtype, rid, a = _resource(obj, where)
     if rtype != "users":
         raise _fail(f"{where} is {rtype!r}, not a user")
-    return User(
-        id=rid,
-        name=_str(a.get("name")),
-        slug=_str(a.get("slug")),
-        past_names=_str_tuple(a.get("pastNames")),
-        created_at=_str(a.get("createdAt")),
-        followers_count=_int(a.get("followersCount")),
-        favorites_count=_int(a.get("favoritesCount")),
-        ratings_count=_int(a.get("ratingsCount")),
-        life_spent_on_anime=_int(a.get("lifeSpentOnAnime")),
-        avatar=_image(a.get("avatar")),
-    )
+    return User(id=rid, **_fields(a, _USER_ATTRIBUTES))
 
 
 def parse_anime(obj: object, *, where: str = "anime") -> Anime:
@@ -344,17 +370,7 @@ def parse_anime(obj: object, *, where: str = "anime") -> Anime:
         raise _fail(f"{where} has a non-numeric anime id {rid!r}")
     return Anime(
         id=rid,
-        title=_str(a.get("canonicalTitle")),
-        titles=_str_dict(a.get("titles")),
-        slug=_str(a.get("slug")),
-        subtype=_str(a.get("subtype")),
-        episode_count=_int(a.get("episodeCount")),
-        average_rating=_float(a.get("averageRating")),
-        popularity_rank=_int(a.get("popularityRank")),
-        user_count=_int(a.get("userCount")),
-        start_date=_str(a.get("startDate")),
-        poster=_image(a.get("posterImage")),
-        age_rating=_str(a.get("ageRating")),
+        **_fields(a, _ANIME_ATTRIBUTES),
         nsfw=a.get("nsfw") is True,
         # ``synopsis`` is MediaResource's deprecated alias of ``description`` (kitsu-server
         # app/resources/media_resource.rb): either may be the one a sparse fieldset asked for
@@ -376,6 +392,7 @@ def parse_entry(
     whose anime link is null (deleted anime) or whose status is one we do not know.
     """
     rtype, rid, a = _resource(obj, where)
+    assert isinstance(obj, dict)  # _resource checked it
     if rtype not in _ENTRY_TYPES:
         raise _fail(f"{where} is {rtype!r}, not a library entry")
     where = f"{where} ({rid})"
@@ -395,10 +412,10 @@ def parse_entry(
             return None
         assert isinstance(link, dict)
         _, user_id = _linkage(link, where)
-    status = a.get("status")
-    if not isinstance(status, str) or status not in _STATUS_SET:
+    raw_status = a.get("status")
+    status_value = _STATUS_NAMES.get(raw_status) if isinstance(raw_status, str) else None
+    if status_value is None:
         return None
-    status_value: Status = status  # type: ignore[assignment]
     return LibraryEntry(
         user_id=user_id,
         anime_id=anime_id,
@@ -423,6 +440,7 @@ def parse_favorite(
     relationship's linkage (so the request must have had ``include=user``).
     """
     rtype, rid, a = _resource(obj, where)
+    assert isinstance(obj, dict)  # _resource checked it
     if rtype != "favorites":
         raise _fail(f"{where} is {rtype!r}, not a favorite")
     where = f"{where} ({rid})"

@@ -53,21 +53,13 @@ def provenance(cache: Cache, user_id: str | None = None) -> Provenance:
     aggregate queries; anime Kitsu withholds do not count). ``user_id``: the user the faces
     recommend for, whose own Kitsu library does not make the population more than the
     sample (:attr:`Provenance.own`)."""
-    rows = cache.query(
-        "SELECT u.sample, COUNT(*) FROM users u JOIN sync_state s USING (uid) GROUP BY u.sample"
-    )
-    counts = {int(sample): int(n) for sample, n in rows}
-    newest = cache.query(
-        """SELECT MAX(a.start_date) FROM anime a
-           WHERE a.withheld = 0 AND a.start_date IS NOT NULL AND a.start_date != ''
-             AND a.id IN (SELECT e.anime_id FROM entries e JOIN sync_state s USING (uid))"""
-    )[0][0]
+    sample_users, kitsu_users = cache.synced_origins()
     state = cache.sync_state(user_id) if user_id else None
     own = state is not None and state.source == "kitsu"
     return Provenance(
-        sample_users=counts.get(1, 0),
-        kitsu_users=counts.get(0, 0),
-        newest_start_date=newest,
+        sample_users=sample_users,
+        kitsu_users=kitsu_users,
+        newest_start_date=cache.newest_start_date(),
         own=own,
     )
 

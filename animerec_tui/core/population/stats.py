@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from animerec_tui.core.cache import STATUS_CODES, Cache
+from animerec_tui.core.cache import Cache
 from animerec_tui.core.population.provenance import provenance
-from animerec_tui.core.records import STATUSES
+from animerec_tui.core.records import Status
 
 EPISODE_MINUTES = 24
 MOVIE_MINUTES = 90
@@ -57,7 +57,8 @@ class PopulationStats:
     entries: int = 0
     rated_entries: int = 0
     favorites: int = 0
-    status_counts: dict[str, int] = field(default_factory=dict)
+    status_counts: dict[Status, int] = field(default_factory=dict)
+    """Entries of synced users per status, every status of ``records.STATUSES``."""
     library_sizes: dict[str, float] = field(default_factory=dict)
     """Quantiles of entries per user: min, p10, p25, median, p75, p90, max, mean."""
     library_size_histogram: dict[str, int] = field(default_factory=dict)
@@ -73,33 +74,14 @@ class PopulationStats:
         return asdict(self)
 
 
-_PER_USER_SQL = f"""
-SELECT u.uid AS uid,
-       u.sample AS sample,
-       s.favorite_count AS favorites,
-       COUNT(e.anime_id) AS entries,
-       COALESCE(SUM(e.rating_twenty IS NOT NULL), 0) AS ratings,
-       COALESCE(SUM(
-           COALESCE(e.progress,
-                    CASE WHEN e.status = {STATUS_CODES["completed"]} THEN a.episode_count END,
-                    0)
-           * CASE a.subtype WHEN 'movie' THEN {MOVIE_MINUTES}
-                            WHEN 'music' THEN {MUSIC_MINUTES}
-                            ELSE {EPISODE_MINUTES} END
-       ), 0) AS minutes
-FROM users u
-JOIN sync_state s ON s.uid = u.uid
-LEFT JOIN entries e ON e.uid = u.uid
-LEFT JOIN anime a ON a.id = e.anime_id
-GROUP BY u.uid
-"""
-
-
 def per_user_activity(cache: Cache) -> pd.DataFrame:
     """One row per cached user: entries, ratings, favourites, minutes, score, segment."""
-    rows = cache.query(_PER_USER_SQL)
+    rows = cache.user_activity({"movie": MOVIE_MINUTES, "music": MUSIC_MINUTES}, EPISODE_MINUTES)
     columns = ["uid", "sample", "favorites", "entries", "ratings", "minutes"]
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns).astype("int64")
+    frame = pd.DataFrame(
+        [(r.uid, r.sample, r.favorites, r.entries, r.ratings, r.minutes) for r in rows],
+        columns=columns,
+    ).astype("int64")
     frame["score"] = np.log1p(
         frame["minutes"] + RATING_WEIGHT * frame["ratings"] + FAVORITE_WEIGHT * frame["favorites"]
     )
@@ -174,18 +156,8 @@ def _segments(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 def population_stats(cache: Cache) -> PopulationStats:
     frame = per_user_activity(cache)
-    status_rows = cache.query(
-        """SELECT e.status, COUNT(*) FROM entries e JOIN sync_state s ON s.uid = e.uid
-           GROUP BY e.status"""
-    )
-    by_code = {code: n for code, n in status_rows}
-    status_counts = {s: int(by_code.get(STATUS_CODES[s], 0)) for s in STATUSES}
-    anime = cache.query(
-        """SELECT COUNT(*) FROM (
-               SELECT e.anime_id FROM entries e JOIN sync_state s ON s.uid = e.uid
-               UNION
-               SELECT f.anime_id FROM favorites f JOIN sync_state s ON s.uid = f.uid)"""
-    )[0][0]
+    status_counts = cache.population_status_counts()
+    anime = cache.population_anime_count()
     sample_users = int(frame["sample"].sum()) if not frame.empty else 0
     origin = provenance(cache)
     return PopulationStats(

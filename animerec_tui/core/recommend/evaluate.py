@@ -42,8 +42,14 @@ from scipy.stats import rankdata
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import AnimerecError
 from animerec_tui.core.progress import StepProgress
-from animerec_tui.core.recommend.matrix import LIKED_MIN_RATING, Interactions, build_interactions
+from animerec_tui.core.recommend.matrix import (
+    LIKED_MIN_RATING,
+    Interactions,
+    build_interactions,
+    mask_csr,
+)
 from animerec_tui.core.recommend.models import CancelEvent, Model, _check, make_model
+from animerec_tui.core.recommend.params import effective_params
 from animerec_tui.core.recommend.ranking import top_k
 from animerec_tui.core.settings import ModelParams, Settings
 
@@ -51,7 +57,7 @@ SEED = 20240601
 HOLDOUT = 0.2
 MIN_POSITIVE = 5
 MODELS: tuple[str, ...] = ("blend", "als", "ease", "ease-binary", "item-knn", "popularity")
-"""Rows of the table, the default model (:data:`.service.DEFAULT_KIND`) first. Each is a
+"""Rows of the table, the default model (:data:`.params.DEFAULT_KIND`) first. Each is a
 :func:`.models.make_model` kind fitted with its own tuned fields of one ModelParams."""
 BOOTSTRAP = 2000
 BOOTSTRAP_SEED = 7
@@ -102,8 +108,6 @@ def split(
     rank = np.arange(len(order)) - starts[sorted_rows]
     held = np.zeros(m.nnz, dtype=bool)
     held[pos_idx[order[rank < n_hold[sorted_rows]]]] = True
-    from animerec_tui.core.recommend.matrix import mask_csr
-
     test = mask_csr(m, held)
     test.data[:] = 1.0
     return Split(inter.with_data(~held), test, np.flatnonzero(n_hold > 0))
@@ -383,10 +387,12 @@ def evaluate(
 ) -> EvaluationReport:
     """Evaluate ``models`` on the cache's held-out split, each with the effective params.
 
-    Raises AnimerecError when no user has enough positives, Cancelled when ``cancel`` is set.
+    Returns an :class:`EvaluationReport`: per model precision, recall, MAP and NDCG at ``k``,
+    AUC and catalogue coverage (each a mean over the held-out users, 0 to 1), the protocol
+    text, users and anime counts, seconds taken, and paired-bootstrap margins against the
+    baseline. ``progress`` gets a :class:`~animerec_tui.core.progress.StepProgress` per model
+    step. Raises AnimerecError when no user has enough positives, Cancelled when ``cancel`` is set.
     """
-    from animerec_tui.core.recommend.service import effective_params
-
     start = time.perf_counter()
     params = params or effective_params(cache, settings)
     inter = build_interactions(cache, settings.weights)

@@ -23,10 +23,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from animerec_tui.core.cache import STATUS_CODES, Cache
+from animerec_tui.core.cache import Cache
+from animerec_tui.core.records import STATUSES
 from animerec_tui.core.settings import ModelParams, Weights
 
-DROPPED = STATUS_CODES["dropped"]
+DROPPED = STATUSES.index("dropped")
+"""The dropped status as the cache's arrays give it (a position in ``STATUSES``)."""
+PLANNED = STATUSES.index("planned")
 RATING_PIVOT = 14.0
 """ratingTwenty of a 7/10: ratings above it strengthen an entry, ratings below weaken it."""
 LIKED_MIN_RATING = 14
@@ -36,11 +39,9 @@ average rating). Favourites are always liked. The same definition applies to eve
 
 
 def status_table(weights: Weights) -> np.ndarray:
-    """Lookup table status code -> weight (index 0 unused), so weighting is one fancy-index."""
-    table = np.zeros(max(STATUS_CODES.values()) + 1, dtype=np.float32)
-    for name, code in STATUS_CODES.items():
-        table[code] = float(getattr(weights, name))
-    return table
+    """Lookup table status (position in ``STATUSES``) -> weight, so weighting is one
+    fancy-index."""
+    return np.asarray([float(getattr(weights, name)) for name in STATUSES], dtype=np.float32)
 
 
 def entry_strengths(
@@ -81,7 +82,7 @@ class Interactions:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.strength.shape  # type: ignore[return-value]
+        return self.strength.shape
 
     @property
     def user_index(self) -> dict[str, int]:
@@ -141,7 +142,8 @@ def _index_of(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     if len(sorted_ids) and sorted_ids[0] >= 0 and sorted_ids[-1] < 2**26:
         lut = np.zeros(int(sorted_ids[-1]) + 1, dtype=np.int64)
         lut[sorted_ids] = np.arange(len(sorted_ids))
-        return lut[values]
+        found: np.ndarray = lut[values]
+        return found
     return np.searchsorted(sorted_ids, values)
 
 
@@ -169,7 +171,8 @@ def build_interactions(cache: Cache, weights: Weights) -> Interactions:
 def liked(status: np.ndarray, rating_twenty: np.ndarray) -> np.ndarray:
     """Entries that count as "liked" (positive) for evaluation: see :data:`LIKED_MIN_RATING`."""
     rated = rating_twenty > 0
-    return (status != DROPPED) & (~rated | (rating_twenty >= LIKED_MIN_RATING))
+    positive: np.ndarray = (status != DROPPED) & (~rated | (rating_twenty >= LIKED_MIN_RATING))
+    return positive
 
 
 def interactions_from_arrays(arrays: dict[str, np.ndarray], weights: Weights) -> Interactions:
@@ -258,21 +261,11 @@ def user_library(
 
     This is on the recommend path, which has a 20 ms budget, so it skips ``Cache.library``.
     """
-    entries = cache.query(
-        """SELECT e.anime_id, e.status, COALESCE(e.rating_twenty, 0),
-                  COALESCE(e.reconsume_count, 0)
-           FROM entries e JOIN users u USING (uid) WHERE u.id = ?""",
-        (user_id,),
-    )
-    favs = cache.query(
-        "SELECT f.anime_id FROM favorites f JOIN users u USING (uid) WHERE u.id = ?", (user_id,)
-    )
-    ent = np.asarray([tuple(r) for r in entries], dtype=np.int64).reshape(-1, 4)
-    fav = np.asarray([r[0] for r in favs], dtype=np.int64)
+    ent, fav = cache.user_interactions(user_id)
     value = entry_strengths(ent[:, 1], ent[:, 2], ent[:, 3], weights)
     ids = np.concatenate([ent[:, 0], fav])
     values = np.concatenate([value, np.full(len(fav), weights.favorite, dtype=np.float32)])
-    planned = ent[ent[:, 1] == STATUS_CODES["planned"], 0]
+    planned = ent[ent[:, 1] == PLANNED, 0]
     return UserLibrary(row_from_ids(ids, values, anime_ids), np.unique(ids), np.unique(planned))
 
 
@@ -342,9 +335,9 @@ class Confidence:
         rows = np.repeat(np.arange(strength.shape[0]), counts)
         idf = np.log(float(self.n_items)) - np.log1p(counts.astype(np.float64))
         idf = np.maximum(idf, 1e-3)  # a user with every anime would otherwise go negative
-        x = strength.data.astype(np.float64)
+        tf = strength.data.astype(np.float64)
         norm = self.length_norm[strength.indices]
-        data = x * (self.k1 + 1.0) / (self.k1 * norm + x) * idf[rows]
+        data = tf * (self.k1 + 1.0) / (self.k1 * norm + tf) * idf[rows]
         return sp.csr_matrix(
             (data.astype(np.float32), strength.indices, strength.indptr), shape=strength.shape
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -45,7 +46,7 @@ EASE_MAX_ITEMS = ModelParams.ease_max_items
 _blas_controller: Any = None
 
 
-def one_blas_thread() -> Any:
+def one_blas_thread() -> AbstractContextManager[object]:
     """Context manager: BLAS/LAPACK on one thread for small per-user work (recommend).
 
     A 128 x 128 Cholesky or a 1 x 128 x 15k product gains nothing from threads, and on a busy
@@ -58,7 +59,8 @@ def one_blas_thread() -> Any:
         from threadpoolctl import ThreadpoolController
 
         _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    limit: AbstractContextManager[object] = _blas_controller.limit(limits=1, user_api="blas")
+    return limit
 
 
 class CancelEvent(Protocol):
@@ -266,7 +268,8 @@ class ALSModel(_ExplainedByContributions):
 
     def user_vectors(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None) -> np.ndarray:
         if rows is not None:
-            return self.user_factors[rows]
+            trained: np.ndarray = self.user_factors[rows]
+            return trained
         return self.fold_in(strength_rows)
 
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
@@ -368,7 +371,7 @@ class ItemKNNModel(Model):
 
     def __init__(self, k: int = KNN_NEIGHBOURS, k1: float = 1.2, b: float = 0.75) -> None:
         self.k, self.k1, self.b = k, k1, b
-        self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.similarity = sp.csr_matrix(np.zeros((0, 0), dtype=np.float32))
 
     def fit(
         self,
@@ -585,7 +588,7 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
         c, info = lapack.dpotri(c, lower=False, overwrite_c=True)
     if info != 0:
         raise ModelError(f"EASE's Gram matrix is not positive definite (LAPACK info {info}).")
-    upper = np.triu(c)
+    upper: np.ndarray = np.triu(c)
     upper += np.triu(c, 1).T
     return upper
 
@@ -602,7 +605,8 @@ def _zscore(s: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     std = v.std(axis=1, keepdims=True, dtype=np.float64)
     std[std <= 1e-12] = 1.0
     if valid is None:
-        return ((s - mean) / std).astype(np.float32)
+        whole: np.ndarray = ((s - mean) / std).astype(np.float32)
+        return whole
     out = np.empty(s.shape, dtype=np.float32)
     z = ((v - mean) / std).astype(np.float32)
     out[:] = z.min(axis=1, keepdims=True) if z.shape[1] else 0.0

@@ -177,7 +177,8 @@ def save_model(
     meta.created_at = meta.created_at or datetime.now(UTC).isoformat(timespec="seconds")
     meta.versions = meta.versions or library_versions()
     npz = model_dir / f"{model.kind}-{int(time.time())}-{secrets.token_hex(4)}.npz"
-    arrays = {k: np.ascontiguousarray(v) for k, v in model.arrays().items()}
+    # values typed Any: numpy's stub reads ``**arrays`` as possibly holding ``allow_pickle``
+    arrays: dict[str, Any] = {k: np.ascontiguousarray(v) for k, v in model.arrays().items()}
     arrays.update({f"x_{k}": np.ascontiguousarray(v) for k, v in (extra or {}).items()})
     _atomic_write(npz, lambda fh: np.savez(fh, **arrays))
     meta.npz = npz.name

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ import numpy as np
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.errors import AnimerecError, ModelError, NotCached
 from animerec_tui.core.progress import StepProgress
+from animerec_tui.core.recommend.evaluate import MODELS, EvaluationReport
+from animerec_tui.core.recommend.evaluate import evaluate as _evaluate
 from animerec_tui.core.recommend.matrix import Interactions, build_interactions, user_library
 from animerec_tui.core.recommend.models import (
     EXCLUDED,
@@ -33,6 +35,12 @@ from animerec_tui.core.recommend.models import (
     make_model,
     one_blas_thread,
 )
+from animerec_tui.core.recommend.params import (
+    DEFAULT_KIND,
+    TUNED_STATE_KEY,
+    effective_params,
+    tuned_params,
+)
 from animerec_tui.core.recommend.persist import (
     ModelMeta,
     load_model,
@@ -40,21 +48,30 @@ from animerec_tui.core.recommend.persist import (
     save_model,
 )
 from animerec_tui.core.recommend.ranking import top_n
+from animerec_tui.core.recommend.results import TrainResult
+from animerec_tui.core.recommend.tune import TuneResult
+from animerec_tui.core.recommend.tune import tune as _tune
 from animerec_tui.core.records import Anime
 from animerec_tui.core.settings import ModelParams, Settings, Weights
-
-DEFAULT_KIND = "blend"
-TUNED_STATE_KEY = "tuned_params"
 
 
 @dataclass(frozen=True)
 class Recommendation:
+    """One recommended anime."""
+
     rank: int
+    """1 for the best; ties are broken deterministically (:mod:`.ranking`)."""
     anime_id: str
+    """Kitsu's anime id."""
     title: str
+    """The title in the settings' language (``display.title_language``)."""
     score: float
+    """The model's score (unitless, comparable within one list only; the popularity
+    fallback: the share of the model's users who list the anime)."""
     because: list[str]
+    """Titles from the user's library that most drive this score (empty for the fallback)."""
     anime: Anime | None
+    """The cached anime record, when the cache describes it."""
 
 
 class Recommendations(list[Recommendation]):
@@ -68,46 +85,6 @@ class Recommendations(list[Recommendation]):
 
     notice: str | None = None
     fallback: str | None = None
-
-
-@dataclass
-class TrainResult:
-    kind: str
-    params: dict[str, Any]
-    users: int
-    anime: int
-    interactions: int
-    fingerprint: str
-    path: str
-    build_seconds: float
-    fit_seconds: float
-    save_seconds: float
-    seconds: float
-    tuned: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary(self) -> str:
-        p = self.params
-        what = (
-            f"factors {p['factors']}, regularization {p['regularization']:g}, "
-            f"alpha {p['alpha']:g}, iterations {p['iterations']}, {p['weighting']} weighting"
-            if self.kind in ("als", "blend")
-            else self.kind
-        )
-        if self.kind == "blend":
-            what = (
-                f"ALS share {p['blend_weight']:g} ({what}), EASE share "
-                f"{1 - p['blend_weight']:g} (lambda {p['ease_lambda']:g}, "
-                f"{p['ease_weighting']} input)"
-            )
-        src = " (tuned defaults)" if self.tuned else ""
-        return (
-            f"Trained {self.kind} on {self.users:,} users x {self.anime:,} anime "
-            f"({self.interactions:,} interactions) in {self.seconds:.1f}s{src}: {what}. "
-            f"Saved to {self.path}."
-        )
 
 
 @dataclass
@@ -145,7 +122,7 @@ class LoadedModel:
             "retrained_because": self.retrained_because,
         }
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Model | dict[str, Any]]:
         yield self.model
         yield self.info
 
@@ -163,19 +140,16 @@ def _memo_key(settings: Settings, kind: str) -> tuple[str, str]:
 
 def _anime_masks(cache: Cache, anime_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Adult flag and lower-cased subtype per model column, read once at load time."""
-    rows = cache.query("SELECT id, subtype, age_rating, nsfw FROM anime")
+    ids, flags, kinds = cache.anime_flags()
     n = len(anime_ids)
     adult = np.zeros(n, dtype=bool)
     subtype = np.full(n, "", dtype=object)
-    if not rows or n == 0:
+    if ids.size == 0 or n == 0:
         return adult, subtype
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     pos = np.minimum(np.searchsorted(anime_ids, ids), n - 1)
     hit = anime_ids[pos] == ids
-    for r, p, h in zip(rows, pos, hit, strict=True):
-        if h:
-            adult[p] = bool(r[3]) or r[2] == "R18"
-            subtype[p] = (r[1] or "").lower()
+    adult[pos[hit]] = flags[hit]
+    subtype[pos[hit]] = np.asarray(kinds, dtype=object)[hit]
     return adult, subtype
 
 
@@ -205,39 +179,6 @@ def _loaded(
     return loaded
 
 
-# -- parameters ---------------------------------------------------------------------------------
-
-
-def tuned_params(cache: Cache) -> ModelParams | None:
-    """The cache's tuned ALS configuration, if ``train --tune`` saved one (ignored if invalid)."""
-    state = cache.get_state(TUNED_STATE_KEY)
-    if not isinstance(state, dict) or not isinstance(state.get("params"), dict):
-        return None
-    known = {f.name for f in fields(ModelParams)}
-    try:
-        return ModelParams(**{k: v for k, v in state["params"].items() if k in known})
-    except TypeError:
-        return None
-
-
-def effective_params(cache: Cache, settings: Settings) -> ModelParams:
-    """Settings-file values that differ from the defaults > tuned params > defaults.
-
-    A value a person wrote into settings.toml wins over tuning; everything they left alone
-    comes from the cache's tuned configuration when there is one.
-    """
-    tuned = tuned_params(cache)
-    if tuned is None:
-        return settings.model
-    defaults = ModelParams()
-    explicit = {
-        f.name: getattr(settings.model, f.name)
-        for f in fields(ModelParams)
-        if getattr(settings.model, f.name) != getattr(defaults, f.name)
-    }
-    return replace(tuned, **explicit)
-
-
 # -- training -----------------------------------------------------------------------------------
 
 
@@ -258,7 +199,16 @@ def train(
     interactions: Interactions | None = None,
     track_loss: bool = False,
 ) -> TrainResult:
-    """Fit ``model`` on the whole cache and save it; Cancelled leaves the previous model.
+    """Fit ``model`` (a kind of :data:`.models.MODEL_KINDS`) on the whole cache and save it
+    under ``settings.model_dir``; the process's loaded copy is replaced too.
+
+    ``params`` default to :func:`.params.effective_params`; ``interactions`` reuse a matrix
+    already built from this cache; ``progress`` gets a
+    :class:`~animerec_tui.core.progress.FitProgress` per iteration. Returns a
+    :class:`TrainResult` (sizes, fingerprint, path, seconds per phase). Raises AnimerecError
+    (one line) when the cache has no entries or the fit fails numerically, BadInput when
+    the model would not fit in memory, Cancelled when ``cancel`` is set (the previous model
+    is kept).
 
     ``track_loss`` reports ALS's training loss to ``progress`` (the app plots it) at the cost
     of one extra pass per iteration, so scripts and benchmarks leave it off.
@@ -335,7 +285,9 @@ def _fit_or_explain(
 
 
 def load(cache: Cache, settings: Settings, kind: str = DEFAULT_KIND) -> LoadedModel:
-    """The saved model, memoised per process while its file is unchanged; ModelError if unusable."""
+    """The saved ``kind`` model as a :class:`LoadedModel`, memoised per process while its
+    file is unchanged (``stale`` when the cache or the weights changed since training).
+    Raises ModelError when there is none or it is unusable (corrupt, truncated, foreign)."""
     key = _memo_key(settings, kind)
     path = meta_path(settings.model_dir, kind)
     try:
@@ -368,7 +320,9 @@ def load_or_train(
     kind: str = DEFAULT_KIND,
     track_loss: bool = False,
 ) -> LoadedModel:
-    """Load the saved model; when there is none or it is unusable, train one (and say why)."""
+    """The saved ``kind`` model, loaded; when there is none or it is unusable (ModelError),
+    one is trained first and ``retrained_because`` says why. Returns a :class:`LoadedModel`;
+    raises what :func:`train` raises."""
     try:
         return load(cache, settings, kind)
     except ModelError as exc:
@@ -401,6 +355,10 @@ def recommend(
     fails. Users in the model use their trained row; users fetched after training (or every user
     when the model is stale) are folded in from their cached library without retraining.
     ``exclude_planned=False`` lets planned titles through (they are in the library otherwise).
+    ``subtypes`` keeps only those subtypes (lower-case Kitsu subtypes: ``tv``, ``movie``...);
+    adult titles (R18 or nsfw) are left out unless ``include_adult``. ``model`` reuses a
+    loaded model (default :func:`load_or_train`, which may train and raise what
+    :func:`train` raises).
     """
     loaded = model or load_or_train(cache, settings)
     if not cache.has_library(user_id):
@@ -482,11 +440,10 @@ def _popularity(cache: Cache, loaded: LoadedModel) -> np.ndarray:
     cache (models saved before the counts were kept)."""
     if loaded.item_counts is not None:
         return loaded.item_counts.astype(np.float64)
-    rows = cache.query("SELECT anime_id, COUNT(*) FROM entries GROUP BY anime_id")
+    ids, listed = cache.listing_counts()
     counts = np.zeros(len(loaded.anime_ids), dtype=np.float64)
-    if rows and len(loaded.anime_ids):
-        ids = np.asarray([int(r[0]) for r in rows], dtype=np.int64)
-        n = np.asarray([r[1] for r in rows], dtype=np.float64)
+    if ids.size and len(loaded.anime_ids):
+        n = listed.astype(np.float64)
         pos = np.minimum(np.searchsorted(loaded.anime_ids, ids), len(loaded.anime_ids) - 1)
         hit = loaded.anime_ids[pos] == ids
         np.add.at(counts, pos[hit], n[hit])
@@ -541,13 +498,13 @@ def evaluate(
     cache: Cache,
     settings: Settings,
     k: int = 10,
-    progress: Any = None,
+    progress: Callable[[StepProgress], None] | None = None,
     cancel: CancelEvent | None = None,
     models: Sequence[str] | None = None,
-) -> Any:
-    from animerec_tui.core.recommend.evaluate import MODELS
-    from animerec_tui.core.recommend.evaluate import evaluate as _evaluate
-
+) -> EvaluationReport:
+    """:func:`.evaluate.evaluate` over ``models`` (default all of :data:`.evaluate.MODELS`),
+    kept in the table's order. Raises AnimerecError when no user has enough positives,
+    Cancelled when ``cancel`` is set."""
     rows = tuple(m for m in MODELS if m in models) if models else MODELS
     return _evaluate(cache, settings, k=k, progress=progress, cancel=cancel, models=rows)
 
@@ -557,8 +514,46 @@ def tune(
     settings: Settings,
     progress: Callable[[StepProgress], None] | None = None,
     cancel: CancelEvent | None = None,
-    **kwargs: Any,
-) -> Any:
-    from animerec_tui.core.recommend.tune import tune as _tune
+    *,
+    budget_seconds: float = 1800.0,
+    max_trials: int | dict[str, int] | None = None,
+    seed: int = 7,
+    train_after: bool = True,
+) -> TuneResult:
+    """Search every model (:func:`.tune.tune`), save the winners as the cache's defaults, then
+    (``train_after``) train the default model with them; the result's ``trained`` is that run.
 
-    return _tune(cache, settings, progress=progress, cancel=cancel, **kwargs)
+    Raises AnimerecError when no user has enough positives, Cancelled when ``cancel`` is set
+    (the search's winners are then not saved; a cancelled training keeps the previous model).
+    """
+    result = _tune(
+        cache,
+        settings,
+        progress=progress,
+        cancel=cancel,
+        budget_seconds=budget_seconds,
+        max_trials=max_trials,
+        seed=seed,
+    )
+    if train_after:
+        result.trained = train(cache, settings, params=result.params, cancel=cancel)
+        result.trained.tuned = True
+    return result
+
+
+__all__ = [
+    "DEFAULT_KIND",
+    "TUNED_STATE_KEY",
+    "LoadedModel",
+    "Recommendation",
+    "Recommendations",
+    "TrainResult",
+    "effective_params",
+    "evaluate",
+    "load",
+    "load_or_train",
+    "recommend",
+    "train",
+    "tune",
+    "tuned_params",
+]

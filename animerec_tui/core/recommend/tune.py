@@ -49,6 +49,8 @@ from animerec_tui.core.recommend.models import (
     _check,
     make_model,
 )
+from animerec_tui.core.recommend.params import DEFAULT_KIND, TUNED_STATE_KEY, effective_params
+from animerec_tui.core.recommend.results import TrainResult
 from animerec_tui.core.settings import ModelParams, Settings
 
 SEARCH: dict[str, dict[str, list[Any]]] = {
@@ -101,7 +103,10 @@ class TuneResult:
     trials: list[Trial]
     seconds: float
     validation_users: int
-    trained: Any = None
+    params: ModelParams = field(default_factory=ModelParams)
+    """The winning configuration (``best`` as the dataclass), what the default is trained with."""
+    trained: TrainResult | None = None
+    """The training run with :attr:`params` (``service.tune(train_after=True)``), else None."""
     per_model: dict[str, float] = field(default_factory=dict)
     """Validation recall@10 of each model's winner."""
     kind: str = "blend"
@@ -298,16 +303,14 @@ def tune(
     budget_seconds: float = 1800.0,
     max_trials: int | dict[str, int] | None = None,
     seed: int = 7,
-    train_after: bool = True,
     models: tuple[str, ...] = ("als", "ease", "ease-binary", "item-knn"),
 ) -> TuneResult:
-    """Search every model, save the winners as the cache's defaults, then train the default.
+    """Search every model and save the winners as the cache's defaults (under
+    :data:`.params.TUNED_STATE_KEY`); :func:`.service.tune` then trains the default with them.
 
     ``max_trials``: one cap for every model, or caps per model (see :data:`MAX_TRIALS`).
     Raises AnimerecError when no user has enough positives, Cancelled when ``cancel`` is set.
     """
-    from animerec_tui.core.recommend import service
-
     start = time.perf_counter()
     inner, *more = validation_folds(cache, settings, BLEND_FOLDS)
     folds = tuple(more)
@@ -317,8 +320,8 @@ def tune(
     if len(users) > MAX_VALIDATION_USERS:
         users = np.sort(np.random.default_rng(seed).choice(users, MAX_VALIDATION_USERS, False))
     caps = dict.fromkeys(SEARCH, max_trials) if isinstance(max_trials, int) else (max_trials or {})
-    baseline = service.effective_params(cache, settings)
-    kind = service.DEFAULT_KIND
+    baseline = effective_params(cache, settings)
+    kind = DEFAULT_KIND
     base_model = make_model(kind, baseline)
     base_model.fit(inner.train.strength, None, cancel)
     base_recall = score_model(base_model, inner, TUNE_K, users=users, cancel=cancel).recall
@@ -339,7 +342,7 @@ def tune(
         best, recall = baseline, base_recall
     winner = asdict(best)
     cache.set_state(
-        service.TUNED_STATE_KEY,
+        TUNED_STATE_KEY,
         {
             "params": winner,
             "metric": f"recall@{TUNE_K}",
@@ -352,10 +355,6 @@ def tune(
             "tuned_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
-    trained = None
-    if train_after:
-        trained = service.train(cache, settings, params=best, cancel=cancel)
-        trained.tuned = True
     return TuneResult(
         best=winner,
         recall=recall,
@@ -363,7 +362,7 @@ def tune(
         trials=trials,
         seconds=time.perf_counter() - start,
         validation_users=len(users),
-        trained=trained,
+        params=best,
         per_model=per_model,
         kind=kind,
     )
