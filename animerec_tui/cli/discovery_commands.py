@@ -59,16 +59,23 @@ def _titles(core: Core, ids: list[str]) -> dict[str, str]:
 
 def cmd_similar(core: Core, args: argparse.Namespace) -> int:
     from animerec_tui.cli.model_commands import _ensure_model
-    from animerec_tui.core.recommend.similar import refreshed, similar
+    from animerec_tui.core.recommend.similar import Similar, refreshed, similar
 
     filters = _filters(args)  # bad values exit 2 before any work
     anime = asyncio.run(core.find_anime(args.anime))
     loaded = _ensure_model(core, not args.json)
     if loaded.retrained_because:
         note(f"trained a new model ({loaded.retrained_because})")
-    result = similar(
-        core.cache, core.settings, anime.id, args.n + EXTRA_ROWS, filters=filters, model=loaded
-    )
+
+    def ranked() -> Similar:
+        return similar(
+            core.cache, core.settings, anime.id, args.n + EXTRA_ROWS, filters=filters, model=loaded
+        )
+
+    _ensure_relations(core, [anime.id])  # its own franchise first: it is left out of the list
+    result = ranked()
+    if _ensure_relations(core, [m for r in result.rows for m in r.franchise]):
+        result = ranked()  # the candidates' franchises are known now: group them
     shown = [r.anime_id for r in result.rows]
     asyncio.run(core.describe([anime.id, *shown]))  # sample-only anime: slugs and titles
     result = refreshed(result, core.cache, args.n, core.settings.display.title_language)
@@ -124,6 +131,16 @@ def cmd_similar(core: Core, args: argparse.Namespace) -> int:
         mates = ", ".join(names[m] for m in result.franchise)
         out.print(inert(f"Its own franchise (not listed above): {mates}"))
     return 0
+
+
+def _ensure_relations(core: Core, anime_ids: list[str]) -> int:
+    """Fetch and cache the unknown relations of ``anime_ids`` when online, through the
+    core's ``Core.ensure_relations`` (the recommend branch's; a no-op returning 0 until that
+    branch is merged, so this module works on either side of the merge)."""
+    ensure = getattr(core, "ensure_relations", None)
+    if ensure is None:
+        return 0
+    return int(asyncio.run(ensure(anime_ids)))
 
 
 def _details(anime: Anime | None) -> dict[str, Any]:
