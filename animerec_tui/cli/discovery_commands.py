@@ -58,11 +58,12 @@ def _titles(core: Core, ids: list[str]) -> dict[str, str]:
 
 
 def cmd_similar(core: Core, args: argparse.Namespace) -> int:
+    filters = _filters(args)  # bad values exit 2 before any work
+    anime = asyncio.run(core.find_anime(args.anime))  # before loading the recommender
+
     from animerec_tui.cli.model_commands import _ensure_model
     from animerec_tui.core.recommend.similar import Similar, refreshed, similar
 
-    filters = _filters(args)  # bad values exit 2 before any work
-    anime = asyncio.run(core.find_anime(args.anime))
     loaded = _ensure_model(core, not args.json)
     if loaded.retrained_because:
         note(f"trained a new model ({loaded.retrained_because})")
