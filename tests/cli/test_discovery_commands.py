@@ -66,6 +66,8 @@ def _dataset() -> Dataset:
         ds.add_user(id=fan, name=f"fan{i}", slug=f"fan{i}", entries=12)
         for anime_id in [*STAR, *MOON, TWINS[i % 2]]:
             ds.give_anime(user_id=fan, anime_id=anime_id, status="completed", ratingTwenty=16)
+    ds.give_anime(user_id=FANS[3], anime_id=TWINS[1], status="on_hold", ratingTwenty=None)
+    ds.anime[STAR[2]]["averageRating"] = "81.37"
     return ds
 
 
@@ -303,6 +305,26 @@ def test_hide_offline_for_a_cached_user(own_cache: Path) -> None:
     assert done.returncode == 0, done.stderr
     listed = run(own_cache, closed_port_url(), "hidden", "fan5", "--json", "--offline")
     assert [h["anime_id"] for h in json.loads(listed.stdout)["hidden"]] == [MOON[0]]
+
+
+# -- the words tables use (issue 14.8) ---------------------------------------------------------
+
+
+def test_library_spells_types_and_statuses_one_way_and_ratings_apart(
+    cache: Path, kitsu: FakeKitsu
+) -> None:
+    done = run(cache, closed_port_url(), "library", FANS[3], "--offline")
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if "Title" in line)
+    assert "Your rating" in header and "Kitsu rating" in header
+    movie = next(line for line in done.stdout.splitlines() if "Star Voyage Movie" in line)
+    assert "Completed" in movie and "Movie" in movie and "8/10" in movie and "81%" in movie
+    held = next(line for line in done.stdout.splitlines() if "Twin Stars" in line)
+    assert "On hold" in held
+    assert "on_hold" not in done.stdout and "on hold" not in done.stdout
+    assert " movie " not in done.stdout  # Kitsu's spelling stays in --json only
+    data = json.loads(run(cache, closed_port_url(), "library", FANS[3], "--json").stdout)
+    assert "on_hold" in {e["status"] for e in data["entries"]}  # JSON keeps Kitsu's values
 
 
 @pytest.mark.parametrize("command", ["similar", "anime", "hide", "unhide", "hidden"])
