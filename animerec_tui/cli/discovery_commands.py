@@ -24,7 +24,7 @@ from animerec_tui.cli.render import (
     table,
     user_json,
 )
-from animerec_tui.core.errors import AnimerecError
+from animerec_tui.core.errors import AnimerecError, BadInput
 from animerec_tui.core.records import Anime, User
 from animerec_tui.core.services import Core
 
@@ -157,6 +157,8 @@ def _details(anime: Anime | None) -> dict[str, Any]:
 
 
 def cmd_anime(core: Core, args: argparse.Namespace) -> int:
+    if not args.query.strip():
+        raise BadInput("No title given: animerec anime QUERY (words of a title, a slug or an id).")
     found = asyncio.run(core.search_anime(args.query))
     if args.json:
         emit_json(

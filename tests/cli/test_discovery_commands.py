@@ -240,6 +240,8 @@ def test_anime_search_nothing_found_is_not_an_error(cache: Path, kitsu: FakeKits
     done = run(cache, kitsu.url, "anime", "zzzz qqqq")
     assert done.returncode == 0
     assert "No anime match" in done.stderr
+    blank = run(cache, kitsu.url, "anime", "  ")
+    assert blank.returncode == 2 and "No title given" in one_line(blank)
 
 
 # -- hide, unhide, hidden --------------------------------------------------------------------
