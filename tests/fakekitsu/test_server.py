@@ -516,23 +516,23 @@ def test_missing_population_ids_are_404(kitsu: FakeKitsu, dataset: Dataset) -> N
     assert httpx.get(f"{kitsu.url}/users/{missing[0]}").status_code == 404
 
 
-def test_big_user_and_population_build_fast_and_pages_serve_fast() -> None:
-    started = time.perf_counter()
+def test_big_user_and_population_pages_serve_in_full() -> None:
+    """A 5,000-entry user pages out in 500s, every page full. How fast the fake builds and
+    serves is measured by ``bench/fetch.py``, not asserted here (the machine is shared)."""
     ds = Dataset(seed=1)
     ds.add_anime(n=3000)
     ds.add_user(id="1001", name="big", slug="big", entries=5000, favorites=47)
     ds.add_population(n_users=500, first_id=5000, min_entries=5, max_entries=400)
-    assert time.perf_counter() - started < 6.0  # ~1.5 s on a loaded 2-core box
     assert len(ds.entries["1001"]) == 5000
     with FakeKitsu(ds) as server, httpx.Client(base_url=server.url + "/") as http:
-        http.get("library-entries", params=library("1001"))
-        started = time.perf_counter()
+        seen: set[str] = set()
         for offset in range(0, 5000, 500):
             doc = http.get(
                 "library-entries", params=library("1001", **{"page[offset]": str(offset)})
-            )
-            assert len(doc.json()["data"]) == 500
-        assert (time.perf_counter() - started) / 10 < 0.5
+            ).json()
+            assert len(doc["data"]) == 500
+            seen |= {row["id"] for row in doc["data"]}
+        assert len(seen) == 5000
 
 
 def test_demo_server_command() -> None:
