@@ -17,7 +17,7 @@ user's own rating out of 10, Kitsu's ``ratingTwenty`` / 2).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -123,7 +123,7 @@ class FittedTable(DataTable[Text]):
 
     def __init__(
         self,
-        columns: Sequence[Column],
+        columns: Iterable[Column],
         *,
         id: str | None = None,
         classes: str | None = None,
