@@ -236,9 +236,7 @@ def test_snapshot_crawl_modal(
     async def run_before(pilot: Pilot[Any]) -> None:
         await _no_blink(pilot)
         around = User(id="1001", name="alice", slug="alice")
-        await pilot.app.push_screen(
-            CrawlScreen(pilot.app.session, around=around, max_users=1_000)
-        )
+        await pilot.app.push_screen(CrawlScreen(pilot.app.session, around=around, max_users=1_000))
         await wait_for_screen(pilot, "crawl")
         report = progress.CrawlProgress(
             users_done=412, users_target=1_000, requests=12_345, elapsed=754.0, eta=1_076.0
