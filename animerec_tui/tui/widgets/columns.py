@@ -39,8 +39,8 @@ class Column:
     ``width``: cells of content it asks for (the table adds its cell padding on both sides);
     ``min_width``: how far it may shrink when the row does not fit (None: it never shrinks);
     ``grow``: it takes the cells the others leave (at least ``width``); ``drop_below``: not
-    shown in a table narrower than this many cells, its scroll bar aside (0: always shown); ``short``: its label
-    when it is narrower than ``label``; ``right``: right-aligned (numbers).
+    shown in a table narrower than this many cells, its scroll bar aside (0: always shown);
+    ``short``: its label when it is narrower than ``label``; ``right``: right-aligned.
     """
 
     key: str
