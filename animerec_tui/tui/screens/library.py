@@ -31,7 +31,7 @@ COLUMNS = (
     Column("status", "Status", 9),
     Column("progress", "Progress", 8, right=True),
     YOUR_RATING,
-    Column("updated", "Updated", 10, drop_below=86),  # beside the side panel at 120
+    Column("updated", "Updated", 10, drop_below=96),  # only where the title keeps its 30
 )
 FILTERS: tuple[str | None, ...] = (None, *STATUSES)
 
