@@ -29,7 +29,9 @@ from helpers.tui import (
     wait_for_screen,
     wait_until,
 )
+from textual.message import Message
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input
 
 from animerec_tui.core import progress
@@ -39,6 +41,7 @@ from animerec_tui.core.settings import Settings
 from animerec_tui.fakekitsu import FakeKitsu, Faults
 from animerec_tui.tui.messages import CrawlProgress, FetchProgress
 from animerec_tui.tui.screens.progress import CrawlScreen, FetchScreen
+from animerec_tui.tui.session import Session
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 TRAINED_AT = "2026-01-01T12:00:00+00:00"
@@ -181,7 +184,9 @@ def test_snapshot_train_modal(
         await _no_blink(pilot)
         await pilot.press("f3")
         await wait_for_screen(pilot, "train")
-        await wait_until(pilot, lambda: bool(pilot.app.screen.query_one("#param-factors").value))
+        await wait_until(
+            pilot, lambda: bool(pilot.app.screen.query_one("#param-factors", Input).value)
+        )
         await settle(pilot)
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
@@ -199,49 +204,47 @@ def _kitsu_app(trained_dir: Path, open_core: Callable[[Settings], Core], kitsu: 
     return app
 
 
+ALICE = User(id="1001", name="alice", slug="alice")
+MODALS: dict[str, tuple[Callable[[Session], Screen[Any]], Callable[[], Message]]] = {
+    "fetch": (
+        lambda session: FetchScreen(session, ALICE),
+        lambda: FetchProgress(
+            progress.LibraryProgress(
+                entries_done=1_200, entries_total=4_821, pages_done=6, pages_total=25
+            )
+        ),
+    ),
+    "crawl": (
+        lambda session: CrawlScreen(session, around=ALICE, max_users=1_000),
+        lambda: CrawlProgress(
+            progress.CrawlProgress(
+                users_done=412, users_target=1_000, requests=12_345, elapsed=754.0, eta=1_076.0
+            )
+        ),
+    ),
+}
+"""Each Kitsu modal, and the one progress report it is shown."""
+
+
+@pytest.mark.parametrize("modal", list(MODALS))
 @pytest.mark.parametrize("size", SIZES)
-def test_snapshot_fetch_modal(
+def test_snapshot_kitsu_modal(
     snap_compare: Any,
     trained_dir: Path,
     open_core: Callable[[Settings], Core],
     kitsu: FakeKitsu,
     size: tuple[int, int],
+    modal: str,
 ) -> None:
+    """The fetch and crawl modals while Kitsu is being asked, after one progress report."""
     app = _kitsu_app(trained_dir, open_core, kitsu)
+    make_screen, make_report = MODALS[modal]
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await _no_blink(pilot)
-        user = User(id="1001", name="alice", slug="alice")
-        await pilot.app.push_screen(FetchScreen(pilot.app.session, user))
-        await wait_for_screen(pilot, "fetch")
-        report = progress.LibraryProgress(
-            entries_done=1_200, entries_total=4_821, pages_done=6, pages_total=25
-        )
-        pilot.app.screen.post_message(FetchProgress(report))
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=size, run_before=run_before)
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_snapshot_crawl_modal(
-    snap_compare: Any,
-    trained_dir: Path,
-    open_core: Callable[[Settings], Core],
-    kitsu: FakeKitsu,
-    size: tuple[int, int],
-) -> None:
-    app = _kitsu_app(trained_dir, open_core, kitsu)
-
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await _no_blink(pilot)
-        around = User(id="1001", name="alice", slug="alice")
-        await pilot.app.push_screen(CrawlScreen(pilot.app.session, around=around, max_users=1_000))
-        await wait_for_screen(pilot, "crawl")
-        report = progress.CrawlProgress(
-            users_done=412, users_target=1_000, requests=12_345, elapsed=754.0, eta=1_076.0
-        )
-        pilot.app.screen.post_message(CrawlProgress(report))
+        await pilot.app.push_screen(make_screen(app.session))
+        await wait_for_screen(pilot, modal)
+        pilot.app.screen.post_message(make_report())
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
