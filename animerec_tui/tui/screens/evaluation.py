@@ -139,10 +139,13 @@ class EvaluationScreen(AnimerecScreen):
         table = self.query_one("#metrics", DataTable)
         with self.app.batch_update():
             table.clear(columns=True)
-            table.add_column("Model", key="name", width=16)
+            # sized to their labels and "0.1234": the 6 metrics fit an 80-column terminal
+            table.add_column(
+                "Model", key="name", width=max((len(m.name) for m in models), default=5)
+            )
             for key, label in METRICS:
                 title = f"{label}@{k}" if key in {"precision", "recall", "map", "ndcg"} else label
-                table.add_column(Text(title, justify="right"), key=key, width=max(len(title), 9))
+                table.add_column(Text(title, justify="right"), key=key, width=max(len(title), 6))
             best = {
                 key: max(_metric(m, key) for m in models) if models else 0.0 for key, _ in METRICS
             }
@@ -160,7 +163,7 @@ class EvaluationScreen(AnimerecScreen):
         )
         scope = f" · {self.report.users:,} test users"
         self.query_one("#eval-status", Label).update(
-            f"{len(models)} models at K={k}{scope} · best in green · c: chart metric · k: change K"
+            f"{len(models)} models at K={k}{scope} · best in green"
         )
         self._render_chart()
         table.focus()

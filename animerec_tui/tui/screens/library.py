@@ -9,27 +9,30 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import Footer, Header, Label, Static
 
+from animerec_tui.core.recommend.filters import library_label, subtype_label
 from animerec_tui.core.records import STATUSES, Library, User
 from animerec_tui.tui.messages import LibraryLoaded, LibraryRefreshed, RefreshLibrary
 from animerec_tui.tui.screens.base import AnimerecScreen
 from animerec_tui.tui.session import Session
-from animerec_tui.tui.text import clean, inert, number
+from animerec_tui.tui.text import clean, inert
 from animerec_tui.tui.widgets.banner import OfflineBanner
 from animerec_tui.tui.widgets.charts import BarChart
+from animerec_tui.tui.widgets.columns import NARROW, YOUR_RATING, Column, FittedTable, your_rating
 
-STATUS_LABELS = {
-    "completed": "Completed",
-    "current": "Watching",
-    "planned": "Planned",
-    "on_hold": "On hold",
-    "dropped": "Dropped",
-}
+COLUMNS = (
+    Column("title", "Title", 30, min_width=16, grow=True),
+    Column("type", "Type", 7),
+    Column("status", "Status", 9),
+    Column("progress", "Progress", 8, right=True),
+    YOUR_RATING,
+    Column("updated", "Updated", 10, drop_below=96),  # only where the title keeps its 30
+)
 FILTERS: tuple[str | None, ...] = (None, *STATUSES)
 
 
@@ -67,7 +70,7 @@ class LibraryScreen(AnimerecScreen):
         yield OfflineBanner(self.session.link)
         yield Label("reading the cache…", id="library-status-line")
         with Horizontal():
-            yield DataTable(id="entries", cursor_type="row", zebra_stripes=True)
+            yield FittedTable(COLUMNS, id="entries", zebra_stripes=True)
             with VerticalScroll(id="library-side"):
                 yield BarChart(title="Entries by status", id="status-chart")
                 yield Static("", id="favorites")
@@ -75,14 +78,17 @@ class LibraryScreen(AnimerecScreen):
 
     def on_mount(self) -> None:
         self.sub_title = f"library of {clean(self.user.label)}"
-        table = self.query_one("#entries", DataTable)
-        table.add_column("Title", key="title", width=30)
-        table.add_column("Type", key="type", width=7)
-        table.add_column("Status", key="status", width=9)
-        table.add_column("Progress", key="progress", width=9)
-        table.add_column("Rating", key="rating", width=6)
-        table.add_column("Updated", key="updated", width=10)
         self.load()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below :data:`NARROW` columns the entries take the whole width (the status mix is
+        in the status line, the chart and favourites come back on a wider terminal)."""
+        self.query_one("#library-side").display = event.size.width >= NARROW
+
+    @on(FittedTable.ColumnsChanged, "#entries")
+    def refit(self) -> None:
+        if self.library is not None:
+            self._render_rows()
 
     @work(thread=True, group="library", exclusive=True, exit_on_error=False, name="library")
     def load(self) -> None:
@@ -98,7 +104,7 @@ class LibraryScreen(AnimerecScreen):
             return
         counts = self.library.status_counts
         self.query_one("#status-chart", BarChart).data = tuple(
-            (STATUS_LABELS[s], float(counts.get(s, 0))) for s in STATUSES
+            (library_label(s), float(counts.get(s, 0))) for s in STATUSES
         )
         self._render_favorites()
         self._render_rows()
@@ -115,7 +121,7 @@ class LibraryScreen(AnimerecScreen):
 
     def _render_rows(self) -> None:
         assert self.library is not None
-        table = self.query_one("#entries", DataTable)
+        table = self.query_one("#entries", FittedTable)
         entries = [e for e in self.library.entries if self.status_filter in (None, e.status)]
         with self.app.batch_update():
             table.clear()
@@ -123,18 +129,19 @@ class LibraryScreen(AnimerecScreen):
                 anime = self.library.anime.get(entry.anime_id)
                 episodes = anime.episode_count if anime else None
                 progress = f"{entry.progress or 0}/{episodes if episodes else '?'}"
-                rating = entry.rating_twenty / 2 if entry.rating_twenty else None
-                table.add_row(
-                    inert(anime.display_title if anime else f"anime {entry.anime_id}"),
-                    inert(anime.subtype if anime and anime.subtype else "–"),
-                    inert(STATUS_LABELS.get(entry.status, entry.status)),
-                    inert(progress, justify="right"),
-                    number(rating, "{:.1f}"),
-                    inert((entry.updated_at or "")[:10]),
+                table.add_cells(
+                    {
+                        "title": inert(anime.display_title if anime else f"anime {entry.anime_id}"),
+                        "type": inert(subtype_label(anime.subtype if anime else None) or "–"),
+                        "status": inert(library_label(entry.status)),
+                        "progress": inert(progress, justify="right"),
+                        YOUR_RATING.key: your_rating(entry.rating_twenty),
+                        "updated": inert((entry.updated_at or "")[:10]),
+                    },
                     key=entry.anime_id,
                 )
         total = len(self.library.entries)
-        which = STATUS_LABELS.get(self.status_filter or "", "all statuses")
+        which = library_label(self.status_filter) or "all statuses"
         self.query_one("#library-status-line", Label).update(
             f"{len(entries):,} of {total:,} entries · {which} · "
             f"{len(self.library.favorites)} favorites{hidden_note(self.library)}"

@@ -7,6 +7,7 @@ fields added to the core's overview therefore show up here without a TUI change.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, ClassVar
 
@@ -17,18 +18,23 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label
 
+from animerec_tui.core.recommend.filters import library_label
 from animerec_tui.core.records import User
 from animerec_tui.tui.background import background_priority
 from animerec_tui.tui.messages import PopulationCounted
 from animerec_tui.tui.screens.base import AnimerecScreen
 from animerec_tui.tui.session import CRAWL_USERS, Session
-from animerec_tui.tui.text import inert, number
+from animerec_tui.tui.text import inert
 from animerec_tui.tui.widgets.banner import OfflineBanner
-from animerec_tui.tui.widgets.charts import BarChart
+from animerec_tui.tui.widgets.charts import BarChart, count
 
 if TYPE_CHECKING:
     from animerec_tui.core.population.crawl import CrawlSummary
     from animerec_tui.core.population.stats import PopulationStats
+
+
+KEY_LABELS: Mapping[str, Callable[[str], str]] = {"status_counts": library_label}
+"""How the keys of a counted mapping read (statuses spelled as everywhere else)."""
 
 
 def _title(key: str) -> str:
@@ -73,8 +79,8 @@ class PopulationScreen(AnimerecScreen):
     def on_mount(self) -> None:
         self.sub_title = "population"
         totals = self.query_one("#totals", DataTable)
-        totals.add_column("What", key="what", width=24)
-        totals.add_column("Count", key="count", width=14)
+        totals.add_column("What", key="what", width=14)
+        totals.add_column("Count", key="count", width=9)
         self.action_reload()
 
     @work(thread=True, group="population", exclusive=True, exit_on_error=False, name="stats")
@@ -99,26 +105,21 @@ class PopulationScreen(AnimerecScreen):
         for field in fields(stats):
             key, value = field.name, getattr(stats, field.name)
             if _is_number(value):
-                fmt = "{:,}" if isinstance(value, int) else "{:,.2f}"
-                totals.add_row(inert(_title(key)), number(value, fmt), key=key)
+                totals.add_row(inert(_title(key)), inert(count(value), justify="right"), key=key)
             elif isinstance(value, dict) and value and all(_is_number(v) for v in value.values()):
-                fmt = "{:,.0f}" if all(isinstance(v, int) for v in value.values()) else "{:,.2f}"
+                key_label = KEY_LABELS.get(key, str)
                 new_charts.append(
                     BarChart(
-                        [(str(k), float(v)) for k, v in value.items()],
+                        [(key_label(str(k)), float(v)) for k, v in value.items()],
                         title=_title(key),
-                        value_format=fmt,
+                        value_format=count,
                         classes="population-chart",
                     )
                 )
             elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
                 new_tables.append(self._records_table(key, value))
             elif isinstance(value, dict) and value:
-                flat = [
-                    {"name": k, **v} if isinstance(v, dict) else {"name": k, "value": v}
-                    for k, v in value.items()
-                ]
-                new_tables.append(self._records_table(key, flat))
+                new_tables.append(self._mapping_table(key, value))
         await charts.mount_all(new_charts)
         for label, table in new_tables:
             await tables.mount(Label(label, classes="section-title"))
@@ -139,18 +140,34 @@ class PopulationScreen(AnimerecScreen):
         for row in rows:
             columns.extend(c for c in row if c not in columns)
         for column in columns:
-            table.add_column(_title(column), key=column)
+            table.add_column(_title(column), key=column or "field")
         for row in rows:
             cells: list[Text] = []
             for column in columns:
                 value = row.get(column)
                 if isinstance(value, int | float) and _is_number(value):
-                    cells.append(number(value, "{:,}" if isinstance(value, int) else "{:,.2f}"))
+                    cells.append(inert(count(value), justify="right"))
                 else:
                     cells.append(inert("" if value is None else value))
             table.add_row(*cells)
         table.styles.height = min(len(rows) + 2, 12)
         return _title(key), table
+
+    def _mapping_table(
+        self, key: str, mapping: Mapping[str, object]
+    ) -> tuple[str, DataTable[Text]]:
+        """A mapping of records (``activity_segments``: segment -> its statistics) with one
+        column per record and one row per statistic: a few narrow columns fit an 80-column
+        terminal, where one column per statistic would run off the right."""
+        records = {str(k): v if isinstance(v, dict) else {"value": v} for k, v in mapping.items()}
+        fields_: list[str] = []
+        for record in records.values():
+            fields_.extend(f for f in record if f not in fields_)
+        rows = [
+            {"": _title(f), **{name: record.get(f) for name, record in records.items()}}
+            for f in fields_
+        ]
+        return self._records_table(key, rows)
 
     def action_reload(self) -> None:
         self.query_one("#population-status", Label).update(Text("counting…"))

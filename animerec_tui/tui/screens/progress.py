@@ -139,7 +139,7 @@ class CrawlScreen(AnimerecModal["CrawlSummary | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             where = f"around {self.around.label}" if self.around else "from random Kitsu users"
-            yield Label(inert(f"Crawling up to {self.max_users} users {where}"), classes="title")
+            yield Label(inert(f"Crawling up to {self.max_users:,} users {where}"), classes="title")
             yield ProgressBar(total=self.max_users, show_eta=False, id="crawl-bar")
             yield Label("starting…", id="crawl-detail")
             yield Label("escape stops; users already fetched stay cached", classes="hint")
@@ -177,10 +177,12 @@ class CrawlScreen(AnimerecModal["CrawlSummary | None"]):
         self.query_one("#crawl-bar", ProgressBar).update(
             total=p.users_target, progress=p.users_done
         )
-        eta = f" · about {p.eta:.0f}s left" if p.eta is not None else ""
+        from animerec_tui.core.population.provenance import duration
+
+        eta = f" · {duration(p.eta)} left" if p.eta is not None else ""
         self.query_one("#crawl-detail", Label).update(
-            f"users {p.users_done} of {p.users_target} · "
-            f"{p.requests} requests · {p.elapsed:.0f}s{eta}"
+            f"users {p.users_done:,} of {p.users_target:,} · "
+            f"{p.requests:,} requests · {p.elapsed:.0f} s{eta}"
         )
 
     def action_cancel(self) -> None:

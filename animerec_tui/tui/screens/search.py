@@ -27,8 +27,16 @@ from animerec_tui.tui.screens.base import WorkerAware
 from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import inert, number, without_controls
 from animerec_tui.tui.widgets.banner import OfflineBanner
+from animerec_tui.tui.widgets.columns import NARROW, Column, FittedTable
 
 HINT = "Type a Kitsu name, slug or id (or 'sample') and press Enter."
+COLUMNS = (
+    Column("user", "User", 28, min_width=14, grow=True),
+    Column("id", "Id", 16, min_width=12),
+    Column("slug", "Slug", 22, drop_below=NARROW),
+    Column("where", "Where", 12),
+    Column("entries", "Entries", 7, right=True),
+)
 
 
 def asks_kitsu(query: str) -> bool:
@@ -69,7 +77,7 @@ class SearchInput(Input):
         self.cursor_position = len(typed)  # also clears the selection focusing made
 
 
-class ResultsTable(DataTable[Text]):
+class ResultsTable(FittedTable):
     """The results; Enter on a row opens that user (listed in the footer)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -108,6 +116,7 @@ class SearchScreen(WorkerAware, Screen[None]):
         self.users: dict[str, User] = {}
         self._pending: str | None = None  # the query a running search worker asks Kitsu
         self._cached_note = ""
+        self._rows: list[tuple[User, bool, bool, str]] = []  # what the table shows
         self._ticker: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -116,16 +125,10 @@ class SearchScreen(WorkerAware, Screen[None]):
         with Vertical(id="search-box"):
             yield SearchInput(placeholder="user name, slug or id", id="query")
             yield Label(HINT, id="search-status")
-        yield ResultsTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield ResultsTable(COLUMNS, id="results", zebra_stripes=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#results", DataTable)
-        table.add_column("User", key="user", width=32)
-        table.add_column("Id", key="id", width=16)
-        table.add_column("Slug", key="slug", width=22)
-        table.add_column("Where", key="where", width=14)
-        table.add_column("Entries", key="entries", width=8)
         self.sub_title = "search"
 
     # -- actions -----------------------------------------------------------------------------
@@ -251,7 +254,8 @@ class SearchScreen(WorkerAware, Screen[None]):
             self.query_one("#results", DataTable).focus()
 
     def _fill(self, rows: list[tuple[User, bool, bool, str]]) -> None:
-        table = self.query_one("#results", DataTable)
+        self._rows = rows
+        table = self.query_one("#results", ResultsTable)
         keep = self.highlighted_user()  # Kitsu's answer must not move the cursor under Enter
         self.users = {}
         with self.app.batch_update():
@@ -269,17 +273,23 @@ class SearchScreen(WorkerAware, Screen[None]):
                     where = Text("kitsu", style="cyan")
                 if "kitsu" in source and cached and not sample:
                     where = Text("kitsu+cached", style="green")
-                table.add_row(
-                    inert(user.name or user.slug or user.id, "bold" if cached else ""),
-                    inert(user.id),
-                    inert(user.slug or ""),
-                    where,
-                    number(state.entry_count if state else None),
+                table.add_cells(
+                    {
+                        "user": inert(user.name or user.slug or user.id, "bold" if cached else ""),
+                        "id": inert(user.id),
+                        "slug": inert(user.slug or ""),
+                        "where": where,
+                        "entries": number(state.entry_count if state else None),
+                    },
                     key=user.id,
                 )
         if table.row_count:
             row = table.get_row_index(keep.id) if keep and keep.id in self.users else 0
             table.move_cursor(row=row)
+
+    @on(FittedTable.ColumnsChanged, "#results")
+    def refit(self) -> None:
+        self._fill(self._rows)
 
     @on(DataTable.RowSelected, "#results")
     def selected(self, event: DataTable.RowSelected) -> None:

@@ -89,6 +89,7 @@ class TrainScreen(AnimerecModal["LoadedModel | None"]):
 
     def on_mount(self) -> None:
         self.query_one("#train-form").display = not self.auto
+        self._show_progress(self.auto)  # in the form, nothing runs until enter
         if self.auto:
             self.running = True
             self.load_or_train()
@@ -144,6 +145,12 @@ class TrainScreen(AnimerecModal["LoadedModel | None"]):
         self.deliver(ModelReady(loaded, result))
 
     # -- UI ----------------------------------------------------------------------------------
+
+    def _show_progress(self, shown: bool) -> None:
+        """The bar and the loss plot, only while something runs: before that a moving bar
+        and "waiting for the first iteration" would say training had started."""
+        self.query_one("#train-bar", ProgressBar).display = shown
+        self.query_one("#loss", LossPlot).display = shown
 
     def on_train_progress(self, message: TrainProgress) -> None:
         iteration, total = message.report.done, message.report.total or 0
@@ -210,6 +217,7 @@ class TrainScreen(AnimerecModal["LoadedModel | None"]):
             return
         self.running = True
         self.cancel_event.clear()
+        self._show_progress(True)
         self.query_one("#loss", LossPlot).reset()
         self.query_one("#train-bar", ProgressBar).update(total=params.iterations, progress=0)
         self.query_one("#train-hint", Label).update("training… escape cancels")
@@ -219,6 +227,7 @@ class TrainScreen(AnimerecModal["LoadedModel | None"]):
         if self.running:
             return
         self.running = True
+        self._show_progress(True)
         self.query_one("#train-hint", Label).update("loading the saved model…")
         self.load_or_train()
 
@@ -244,6 +253,7 @@ class TrainScreen(AnimerecModal["LoadedModel | None"]):
         if self.auto:
             self.dismiss(None)
         else:
+            self._show_progress(False)
             self.query_one("#train-hint", Label).update(
                 "not trained; the saved model is unchanged · enter trains · escape closes"
             )

@@ -21,7 +21,7 @@ class OfflineBanner(Static):
     DEFAULT_CSS = """
     OfflineBanner {
         display: none;
-        height: 1;
+        height: auto;
         width: 1fr;
         background: $warning 30%;
         color: $text;

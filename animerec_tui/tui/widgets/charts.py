@@ -7,7 +7,7 @@ inert ``Text``, so labels coming from users or Kitsu cannot inject markup.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,6 +20,14 @@ from animerec_tui.tui.text import clean
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 PALETTE = ("#5fafff", "#87d787", "#ffaf5f", "#d787d7", "#ff8787", "#87d7d7", "#d7d787")
+
+
+def count(value: float) -> str:
+    """A count or a statistic of counts, without padding decimals: ``49`` for ``49.0``,
+    ``54.5``, ``100.28`` (at most two places)."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0")
 
 
 def bar(fraction: float, width: int) -> str:
@@ -44,7 +52,7 @@ class BarChart(Static):
         data: Sequence[tuple[str, float]] = (),
         *,
         title: str = "",
-        value_format: str = "{:,.0f}",
+        value_format: str | Callable[[float], str] = "{:,.0f}",
         colors: bool = True,
         id: str | None = None,
         classes: str | None = None,
@@ -74,7 +82,11 @@ class BarChart(Static):
             self.update(out)
             return
         labels = [clean(label) for label, _ in self.data]
-        values = [self.value_format.format(value) for _, value in self.data]
+        shown_as = self.value_format
+        values = [
+            shown_as(value) if callable(shown_as) else shown_as.format(value)
+            for _, value in self.data
+        ]
         label_w = min(max(len(s) for s in labels), max(width // 3, 4))
         value_w = max(len(v) for v in values)
         room = max(width - label_w - value_w - 3, 4)
