@@ -9,6 +9,7 @@ stays well under 100 ms on the bundled sample.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
@@ -21,8 +22,9 @@ from animerec_tui.core.cache.airing import airing_statuses
 from animerec_tui.core.cache.hidden import hidden
 from animerec_tui.core.cache.picks import liked
 from animerec_tui.core.cache.relations import connected_relations, relations_known
+from animerec_tui.core.errors import BadInput
 from animerec_tui.core.kitsu.relations import FRANCHISE_ROLES
-from animerec_tui.core.recommend.filters import RecommendFilters, catalogue_mask
+from animerec_tui.core.recommend.filters import RecommendFilters, _fold, catalogue_mask
 from animerec_tui.core.recommend.franchise import Franchises, build_franchises
 from animerec_tui.core.recommend.matrix import PLANNED, UserLibrary, row_from_ids
 from animerec_tui.core.recommend.reasons import eligible_reasons
@@ -33,9 +35,9 @@ TINY_LIBRARY: Final = 5
 """A library with fewer titles the model knows than this is *tiny*: its scores are a first
 guess, so they are shown as a percent match with a notice, like the popularity fallback."""
 EMPTY_NOTICE: Final = "your library is empty: these are popular with everyone (no 'because')"
-UNKNOWN_STATUS_NOTICE: Final = (
-    "{n} anime whose airing status Kitsu has not told us yet (e.g. the bundled sample's) "
-    "do not pass --status"
+UNKNOWN_NOTICE: Final = (
+    "{n} anime left out because their {what} is not known yet (the bundled sample's anime "
+    "have none until Kitsu describes them)"
 )
 
 
@@ -126,21 +128,46 @@ def listener(
 
 def filter_mask(
     cache: Cache, anime_ids: np.ndarray, filters: RecommendFilters
-) -> tuple[np.ndarray, int]:
-    """(pass mask over the model's columns, how many columns failed only for an unknown
-    airing status). Subtype-only filters use no anime records; the rest read every column's
-    record and airing status once (the caller memoises per filter)."""
+) -> tuple[np.ndarray, str | None]:
+    """(pass mask over the model's columns, a one-line notice or None).
+
+    A bounded ``years``/``episodes`` range or a ``statuses`` filter cannot check an anime whose
+    start date, episode count or airing status is unknown (the bundled sample's anime have no
+    airing status and no start date until Kitsu describes them; Kitsu gives no episode count
+    before one is announced): such an anime does not pass, and the notice says how many
+    anime were left out for that reason alone. Reads every column's record once (the caller
+    memoises per filter)."""
     ids = [str(int(a)) for a in anime_ids.tolist()]
     records = cache.get_anime(ids)
     anime = [records.get(a) for a in ids]
     statuses = airing_statuses(cache, ids) if filters.statuses else {}
     status_list = [statuses.get(a) for a in ids]
     mask = catalogue_mask(filters, anime, status_list)
-    unknown = 0
+    unknown: list[tuple[str, np.ndarray]] = []
     if filters.statuses:
-        loose = replace(filters, statuses=())
-        unknown = int(np.count_nonzero(catalogue_mask(loose, anime) & _unknown(status_list)))
-    return mask, unknown
+        unknown.append(("airing status", _flags(s is None for s in status_list)))
+    if filters.years != (None, None):
+        unknown.append(("start year", _flags(a is None or not a.start_date for a in anime)))
+    if filters.episodes != (None, None):
+        unknown.append(
+            ("episode count", _flags(a is None or a.episode_count is None for a in anime))
+        )
+    if not unknown:
+        return mask, None
+    loose = replace(
+        filters,
+        statuses=() if filters.statuses else filters.statuses,
+        years=(None, None),
+        episodes=(None, None),
+    )
+    missing = np.zeros(len(ids), dtype=bool)
+    for _, flags in unknown:
+        missing |= flags
+    left_out = int(np.count_nonzero(catalogue_mask(loose, anime) & missing & ~mask))
+    if not left_out:
+        return mask, None
+    what = " or ".join(name for name, _ in unknown)
+    return mask, UNKNOWN_NOTICE.format(n=f"{left_out:,}", what=what)
 
 
 def anime_version(cache: Cache) -> tuple[int, int]:
@@ -150,8 +177,8 @@ def anime_version(cache: Cache) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _unknown(statuses: Sequence[str | None]) -> np.ndarray:
-    return np.fromiter((s is None for s in statuses), dtype=bool, count=len(statuses))
+def _flags(values: Iterable[bool]) -> np.ndarray:
+    return np.fromiter(values, dtype=bool)
 
 
 def franchises_for(cache: Cache, ids: Collection[str]) -> Franchises:
@@ -172,6 +199,33 @@ def hidden_franchise_ids(cache: Cache, ids: Collection[str]) -> set[str]:
         return set()
     edges = connected_relations(cache, ids, FRANCHISE_ROLES)
     return set(ids) | {e.source_id for e in edges} | {e.destination_id for e in edges}
+
+
+def known_genres(cache: Cache) -> dict[str, str]:
+    """Every genre/category the cached anime have: case-folded -> as spelled (the first
+    spelling met), for checking ``--genre`` values against what exists."""
+    found: dict[str, str] = {}
+    for (raw,) in cache.query("SELECT DISTINCT genres FROM anime WHERE genres != '[]'"):
+        for g in json.loads(raw or "[]"):
+            if isinstance(g, str) and g.strip():
+                found.setdefault(_fold(g), g.strip())
+    return found
+
+
+def check_genres(cache: Cache, filters: RecommendFilters) -> None:
+    """BadInput (exit 2) when a ``--genre``/``--exclude-genre`` names no cached anime's
+    genre, listing the ones there are (a typo would otherwise silently match nothing)."""
+    asked = [("--genre", g) for g in filters.genres]
+    asked += [("--exclude-genre", g) for g in filters.exclude_genres]
+    if not asked:
+        return
+    known = known_genres(cache)
+    for option, g in asked:
+        if _fold(g) not in known:
+            choices = ", ".join(sorted(known.values(), key=str.casefold)) or "none cached yet"
+            raise BadInput(
+                f"{option} {g!r} is not a genre of any cached anime; choose from {choices}."
+            )
 
 
 def percent_match(scores: np.ndarray, shown: Sequence[float]) -> list[float]:

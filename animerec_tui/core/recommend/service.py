@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from animerec_tui.core.cache import Cache
+from animerec_tui.core.cache.picks import liked
 from animerec_tui.core.errors import AnimerecError, ModelError, NotCached
 from animerec_tui.core.progress import StepProgress
 from animerec_tui.core.recommend import pipeline
@@ -117,6 +118,18 @@ class Recommendations(list[Recommendation]):
         super().__init__(items)
         self.continued = []
 
+    def continuing(self) -> Recommendations:
+        """The ``continued`` rows as a list of their own (``recommend --continue``), with
+        this list's notices."""
+        out = Recommendations(self.continued)
+        out.notice, out.fallback = self.notice, self.fallback
+        out.grouped, out.relations_notice = self.grouped, self.relations_notice
+        out.filters_notice = self.filters_notice
+        return out
+
+
+_Mask = tuple[np.ndarray, str | None]
+
 
 @dataclass
 class LoadedModel:
@@ -133,11 +146,11 @@ class LoadedModel:
     subtype: np.ndarray
     item_counts: np.ndarray | None
     stale: bool = False
-    _filter_masks: dict[tuple[RecommendFilters, tuple[int, int]], tuple[np.ndarray, int]] = field(
+    _filter_masks: dict[tuple[RecommendFilters, tuple[int, int]], _Mask] = field(
         default_factory=dict, repr=False
     )
-    """Per filter and :func:`.pipeline.anime_version`: its pass mask over the columns and the
-    unknown-status count (memoised: the app re-ranks with the same filter at once after
+    """Per filter and :func:`.pipeline.anime_version`: its pass mask over the columns and its
+    notice (memoised: the app re-ranks with the same filter at once after
     ``x``; Kitsu describing more anime makes a new key)."""
     retrained_because: str | None = None
     _fingerprint_checked: str = field(default="", repr=False)
@@ -441,10 +454,8 @@ def recommend(
         key = (filters, pipeline.anime_version(cache))
         if key not in loaded._filter_masks:
             loaded._filter_masks[key] = pipeline.filter_mask(cache, ids, filters)
-        passes, unknown = loaded._filter_masks[key]
+        passes, filters_notice = loaded._filter_masks[key]
         mask |= ~passes
-        if unknown:
-            filters_notice = pipeline.UNKNOWN_STATUS_NOTICE.format(n=f"{unknown:,}")
 
     row = loaded.user_index.get(user_id)
     if row is not None and (loaded.stale or row >= loaded.model.n_users or who.changed):
@@ -528,6 +539,42 @@ def recommend(
         build(rank, r, [], HOW_CONTINUE) for rank, r in enumerate(grouped.continued, start=1)
     ]
     return out
+
+
+RELATION_CANDIDATES = 100
+"""Best ungrouped candidates whose relations :func:`franchise_candidates` asks for."""
+
+
+def franchise_candidates(
+    cache: Cache,
+    settings: Settings,
+    user_id: str,
+    *,
+    filters: RecommendFilters | None = None,
+    include_adult: bool = False,
+    model: LoadedModel | None = None,
+    k: int = RELATION_CANDIDATES,
+) -> list[str]:
+    """Kitsu ids whose relations grouping needs for this user: their library (every status,
+    favourites, liked picks) and their ``k`` best candidates, ungrouped, under ``filters``
+    less any airing-status filter (statuses are learned from the very fetch these ids feed:
+    :meth:`animerec_tui.core.services.Core.ensure_relations`). Raises what
+    :func:`recommend` raises."""
+    loose = replace(filters, statuses=()) if filters is not None else None
+    top = recommend(
+        cache,
+        settings,
+        user_id,
+        n=k,
+        filters=loose,
+        all_entries=True,
+        include_adult=include_adult,
+        model=model,
+    )
+    ent, fav = cache.user_interactions(user_id)
+    library = [str(int(a)) for a in [*ent[:, 0].tolist(), *fav.tolist()]]
+    picks = [p.anime_id for p in liked(cache, user_id)]
+    return list(dict.fromkeys([*library, *picks, *(r.anime_id for r in top)]))
 
 
 POPULAR_INSTEAD = "showing the most popular anime instead (no 'because')"
@@ -651,6 +698,7 @@ __all__ = [
     "TrainResult",
     "effective_params",
     "evaluate",
+    "franchise_candidates",
     "load",
     "load_or_train",
     "recommend",
