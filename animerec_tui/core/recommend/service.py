@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from animerec_tui.core.cache import Cache
+from animerec_tui.core.cache.catalogue import anime_version
 from animerec_tui.core.cache.picks import liked
 from animerec_tui.core.errors import AnimerecError, ModelError, NotCached
 from animerec_tui.core.progress import StepProgress
@@ -149,9 +150,9 @@ class LoadedModel:
     _filter_masks: dict[tuple[RecommendFilters, tuple[int, int]], _Mask] = field(
         default_factory=dict, repr=False
     )
-    """Per filter and :func:`.pipeline.anime_version`: its pass mask over the columns and its
-    notice (memoised: the app re-ranks with the same filter at once after
-    ``x``; Kitsu describing more anime makes a new key)."""
+    """Per filter and catalogue version (:mod:`animerec_tui.core.cache.catalogue`): its pass
+    mask over the columns and its notice (memoised: the app re-ranks with the same filter at
+    once after ``x``; Kitsu describing more anime makes a new key)."""
     retrained_because: str | None = None
     _fingerprint_checked: str = field(default="", repr=False)
 
@@ -451,7 +452,7 @@ def recommend(
     if filters.subtypes:
         mask |= ~np.isin(loaded.subtype, [s.lower() for s in filters.subtypes])
     if not replace(filters, subtypes=()).empty:
-        key = (filters, pipeline.anime_version(cache))
+        key = (filters, anime_version(cache))
         if key not in loaded._filter_masks:
             loaded._filter_masks[key] = pipeline.filter_mask(cache, ids, filters)
         passes, filters_notice = loaded._filter_masks[key]
