@@ -387,9 +387,6 @@ def load_or_train(
 # -- recommending -------------------------------------------------------------------------------
 
 
-CANDIDATES = 300
-"""Ranked candidates grouped into franchises per list (at least 10 x n): enough for n
-discovery rows and n "continue" rows after franchise-mates collapse."""
 HOW_CONTINUE = "the next entry of a franchise you have started"
 
 
@@ -474,7 +471,8 @@ def recommend(
                 scores = popularity / max(len(loaded.user_index), 1)
                 scores[mask] = EXCLUDED
             ranking = rerank(scores, popularity, niche) if niche else scores
-            pool, _ = top_n(ranking, max(CANDIDATES, 10 * n), popularity)
+            # every candidate: a franchise's entry point may rank far below its best member
+            pool, _ = top_n(ranking, len(ranking), popularity)
             ranked = [(str(int(ids[c])), float(ranking[c])) for c in pool.tolist()]
             franchises = pipeline.franchises_for(cache, {a for a, _ in ranked} | who.seen)
             grouped = group(ranked, franchises, who.seen, n=n, all_entries=all_entries)
