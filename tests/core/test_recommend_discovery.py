@@ -280,3 +280,19 @@ def test_no_relation_data_is_said_and_nothing_grouped(tmp_path: Path) -> None:
         assert all(r.franchise == [r.anime_id] for r in recs)
     finally:
         core.close()
+
+
+def test_evaluate_reports_recall_with_franchises_grouped(world: World, tmp_path: Path) -> None:
+    from animerec_tui.core.recommend.evaluate import evaluate
+
+    report = evaluate(world.core.cache, world.core.settings, models=("als",), params=SMALL)
+    g = report.grouping
+    assert g is not None and g.model == "als" and g.relations == g.anime
+    assert g.recall_ungrouped == pytest.approx(report.model("als").recall)
+    assert 0 < g.recall_grouped <= 1 and 0 < g.coverage_grouped <= 1
+    assert "grouped" in report.markdown() and report.to_json()["grouping"]["users"] == g.users
+    bare = Core.open(Settings(cache_dir=tmp_path, offline=True))
+    try:  # the bundled sample alone has no relation data: nothing to group by
+        assert evaluate(bare.cache, bare.settings, models=("popularity",)).grouping is None
+    finally:
+        bare.close()
