@@ -390,7 +390,9 @@ class Core:
             self.cache.withhold_anime(hidden)
         return described + len(hidden)
 
-    async def ensure_relations(self, anime_ids: Iterable[str], *, hops: int = 2) -> int:
+    async def ensure_relations(
+        self, anime_ids: Iterable[str], *, hops: int = 2, client: KitsuClient | None = None
+    ) -> int:
         """Fetch from Kitsu and cache the media relationships of those of ``anime_ids`` whose
         relations were never fetched (the user's library and the candidates: franchises).
 
@@ -403,7 +405,8 @@ class Core:
         status). Returns how many sources were fetched; 0 when offline, cooling down or all
         known. Never raises for Kitsu being unreachable (the cool-down starts, as for any
         action) or answering badly (those sources stay unknown, asked again next time); the
-        whole call waits at most ``network.fetch_deadline`` seconds.
+        whole call waits at most ``network.fetch_deadline`` seconds. ``client`` reuses an open
+        client (one is opened and closed otherwise).
         """
         from animerec_tui.core.cache.airing import save_airing_statuses
         from animerec_tui.core.cache.relations import relations_known, save_relations
@@ -414,34 +417,36 @@ class Core:
             return 0
         fetched = 0
         budget = self.settings.network.fetch_deadline
+        if client is None:
+            async with self.client() as own:
+                return await self.ensure_relations(wanted, hops=hops, client=own)
         try:
-            async with self.client() as client:
-                with (
-                    self.connectivity.waiting("relations", budget) as wait,
-                    client.bounded(budget, wait),
-                ):
-                    for _ in range(max(hops, 1)):
-                        known = relations_known(self.cache, wanted)
-                        ask = [a for a in wanted if a not in known]
-                        if not ask:
-                            break
-                        got = await fetch_relations(client, ask)
-                        adult = {a for a, rec in got.anime.items() if rec.adult}
-                        keep = [r for r in got.relations if r.destination_id not in adult]
-                        mine = [r for r in keep if r.source_id in got.fetched]
-                        if got.fetched:
-                            save_relations(self.cache, got.fetched, mine, fetched_at=utc_now())
-                        safe = [rec for a, rec in got.anime.items() if a not in adult]
-                        self.cache.describe_anime(safe, described_at=utc_now())
-                        save_airing_statuses(
-                            self.cache, {a: s for a, s in got.statuses.items() if a not in adult}
-                        )
-                        fetched += len(got.fetched)
-                        await self._learn_statuses(client, ask)
-                        wanted = sorted(
-                            {r.destination_id for r in mine if r.role in FRANCHISE_ROLES},
-                            key=int,
-                        )
+            with (
+                self.connectivity.waiting("relations", budget) as wait,
+                client.bounded(budget, wait),
+            ):
+                for _ in range(max(hops, 1)):
+                    known = relations_known(self.cache, wanted)
+                    ask = [a for a in wanted if a not in known]
+                    if not ask:
+                        break
+                    got = await fetch_relations(client, ask)
+                    adult = {a for a, rec in got.anime.items() if rec.adult}
+                    keep = [r for r in got.relations if r.destination_id not in adult]
+                    mine = [r for r in keep if r.source_id in got.fetched]
+                    if got.fetched:
+                        save_relations(self.cache, got.fetched, mine, fetched_at=utc_now())
+                    safe = [rec for a, rec in got.anime.items() if a not in adult]
+                    self.cache.describe_anime(safe, described_at=utc_now())
+                    save_airing_statuses(
+                        self.cache, {a: s for a, s in got.statuses.items() if a not in adult}
+                    )
+                    fetched += len(got.fetched)
+                    await self._learn_statuses(client, ask)
+                    wanted = sorted(
+                        {r.destination_id for r in mine if r.role in FRANCHISE_ROLES},
+                        key=int,
+                    )
         except KitsuUnavailable as exc:
             self._unreachable(exc)
             return fetched
