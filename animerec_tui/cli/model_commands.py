@@ -218,7 +218,7 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
                     include_adult=args.include_adult,
                     model=loaded,
                 )
-                asyncio.run(core.ensure_relations(wanted))
+                asyncio.run(core.ensure_relations(wanted, statuses=bool(filters.statuses)))
             recs = described_top(core, top, args.n)  # sample-only anime described from Kitsu
         except AnimerecError as exc:
             batch.failed(query, exc, user=user)

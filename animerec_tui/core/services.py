@@ -391,7 +391,12 @@ class Core:
         return described + len(hidden)
 
     async def ensure_relations(
-        self, anime_ids: Iterable[str], *, hops: int = 2, client: KitsuClient | None = None
+        self,
+        anime_ids: Iterable[str],
+        *,
+        hops: int = 2,
+        client: KitsuClient | None = None,
+        statuses: bool = False,
     ) -> int:
         """Fetch from Kitsu and cache the media relationships of those of ``anime_ids`` whose
         relations were never fetched (the user's library and the candidates: franchises).
@@ -406,7 +411,9 @@ class Core:
         known. Never raises for Kitsu being unreachable (the cool-down starts, as for any
         action) or answering badly (those sources stay unknown, asked again next time); the
         whole call waits at most ``network.fetch_deadline`` seconds. ``client`` reuses an open
-        client (one is opened and closed otherwise).
+        client (one is opened and closed otherwise). ``statuses`` also describes the asked
+        anime whose airing status is still unknown (an anime with no relationships is in no
+        relations page): 20 more a request, so only when a status filter needs them.
         """
         from animerec_tui.core.cache.airing import save_airing_statuses
         from animerec_tui.core.cache.relations import relations_known, save_relations
@@ -419,7 +426,7 @@ class Core:
         budget = self.settings.network.fetch_deadline
         if client is None:
             async with self.client() as own:
-                return await self.ensure_relations(wanted, hops=hops, client=own)
+                return await self.ensure_relations(wanted, hops=hops, client=own, statuses=statuses)
         try:
             with (
                 self.connectivity.waiting("relations", budget) as wait,
@@ -442,7 +449,8 @@ class Core:
                         self.cache, {a: s for a, s in got.statuses.items() if a not in adult}
                     )
                     fetched += len(got.fetched)
-                    await self._learn_statuses(client, ask)
+                    if statuses:
+                        await self._learn_statuses(client, ask)
                     wanted = sorted(
                         {r.destination_id for r in mine if r.role in FRANCHISE_ROLES},
                         key=int,

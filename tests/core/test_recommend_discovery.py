@@ -231,7 +231,7 @@ def test_ensure_relations_drops_adult_destinations_and_stores_status(tmp_path: P
             lib = core.cache.library("1001")
             assert lib is not None
             ids = [e.anime_id for e in lib.entries] + ["1"]
-            assert asyncio.run(core.ensure_relations(ids)) >= len(ids)
+            assert asyncio.run(core.ensure_relations(ids, statuses=True)) >= len(ids)
             assert asyncio.run(core.ensure_relations(ids)) == 0  # all known: nothing asked
             edges = load_relations(core.cache)
             assert edges and all(R18_ANIME_ID not in (e.source_id, e.destination_id) for e in edges)
