@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.progress import TaskID
 
@@ -30,6 +31,9 @@ from animerec_tui.core.errors import AnimerecError
 from animerec_tui.core.progress import LibraryProgress
 from animerec_tui.core.records import STATUSES, Anime, count_statuses
 from animerec_tui.core.services import Core, FetchResult, LibraryResult
+
+if TYPE_CHECKING:
+    from animerec_tui.core.kitsu import KitsuClient
 from animerec_tui.core.settings import Settings
 
 
@@ -125,8 +129,11 @@ def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
                         batch.failed(query, exc)
                         continue
                     bar.remove_task(task)
+                    relations = (0, 0)
+                    if result.mode != "cached" and client is not None:
+                        relations = await _library_relations(core, client, result.user.id)
                     batch.ok()
-                    _print_fetch(args, result)
+                    _print_fetch(args, result, relations)
         finally:
             if client is not None:
                 await client.aclose()
@@ -135,7 +142,19 @@ def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def _print_fetch(args: argparse.Namespace, result: FetchResult) -> None:
+async def _library_relations(core: Core, client: KitsuClient, user_id: str) -> tuple[int, int]:
+    """Franchises: the relations of the library's anime (:meth:`Core.ensure_relations`), on
+    the fetch's own client. Returns (sources fetched, requests sent)."""
+    before = client.requests
+    ent, fav = core.cache.user_interactions(user_id)
+    ids = [str(int(a)) for a in [*ent[:, 0].tolist(), *fav.tolist()]]
+    fetched = await core.ensure_relations(ids, client=client)
+    return fetched, client.requests - before
+
+
+def _print_fetch(
+    args: argparse.Namespace, result: FetchResult, relations: tuple[int, int] = (0, 0)
+) -> None:
     if args.json:
         emit_json(
             {
@@ -147,6 +166,7 @@ def _print_fetch(args: argparse.Namespace, result: FetchResult) -> None:
                 "mode": result.mode,
                 "offline": result.offline,
                 "hidden_adult_titles": result.withheld,
+                "relations": {"fetched": relations[0], "requests": relations[1]},
             }
         )
         return

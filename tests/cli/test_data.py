@@ -64,8 +64,10 @@ def test_fetch_json_counts_requests(tmp_path: Path, server: FakeKitsu) -> None:
     data = json.loads(done.stdout)
     assert data["user"] == {"id": "1001", "name": "alice", "slug": "alice", "sample": False}
     assert data["entries"] == 120 and data["favorites"] == 5
-    assert data["requests"] == server.requests
+    # the library's requests, then (franchises) its anime's relations on the same client
+    assert data["requests"] + data["relations"]["requests"] == server.requests
     assert data["requests"] <= 4  # resolve by slug + 1 library page + 1 favourites page (+1)
+    assert data["relations"]["fetched"] >= 120
     assert data["seconds"] > 0
 
 
