@@ -135,13 +135,9 @@ def cmd_similar(core: Core, args: argparse.Namespace) -> int:
 
 
 def _ensure_relations(core: Core, anime_ids: list[str]) -> int:
-    """Fetch and cache the unknown relations of ``anime_ids`` when online, through the
-    core's ``Core.ensure_relations`` (the recommend branch's; a no-op returning 0 until that
-    branch is merged, so this module works on either side of the merge)."""
-    ensure = getattr(core, "ensure_relations", None)
-    if ensure is None:
-        return 0
-    return int(asyncio.run(ensure(anime_ids)))
+    """Fetch and cache the unknown relations of ``anime_ids`` when Kitsu may be asked
+    (``Core.ensure_relations``: 0 offline or when Kitsu cannot be reached)."""
+    return asyncio.run(core.ensure_relations(anime_ids))
 
 
 def _details(anime: Anime | None) -> dict[str, Any]:
