@@ -33,8 +33,10 @@ from animerec_tui.core.settings import Settings
 from animerec_tui.core.timestamps import before
 
 if TYPE_CHECKING:
+    from animerec_tui.core.catalogue import AnimeMatches
     from animerec_tui.core.kitsu import KitsuClient
     from animerec_tui.core.progress import LibraryProgress
+    from animerec_tui.core.records import Anime
 
 REFRESH_OVERLAP = timedelta(minutes=10)
 """``filter[since]`` looks back this far before the watermark: entries written while a fetch
@@ -241,6 +243,51 @@ class Core:
                 if user.id in cached_ids or user.is_sample:
                     hits[user.id] = SearchHit(user, user.id in cached_ids, user.is_sample, "cache")
         return SearchResult(query=query, hits=list(hits.values()), offline=offline, note=note)
+
+    # -- anime search ------------------------------------------------------------------------
+
+    async def search_anime(self, query: str, limit: int = 20) -> AnimeMatches:
+        """Anime whose titles match ``query``: the cache's matches first (by id, slug, then
+        title: :func:`~animerec_tui.core.catalogue.cached_matches`), then Kitsu's title search
+        (``/anime?filter[text]=``) when Kitsu may be asked, within
+        ``network.search_deadline``; what Kitsu describes is cached. Adult anime never appear.
+
+        Returns :class:`~animerec_tui.core.catalogue.AnimeMatches` (a list of at most
+        ``limit`` :class:`Anime`, with ``cached``, ``offline`` and ``note``). Never raises for
+        Kitsu being down or answering badly: the cache's matches are returned, ``offline``
+        set (an unreachable Kitsu starts the cool-down as every other action does).
+        """
+        from animerec_tui.core.catalogue import AnimeMatches, cached_matches, kitsu_anime_search
+
+        query = " ".join(query.split())
+        local = cached_matches(self.cache, query, limit) if query else []
+        cached_ids = frozenset(a.id for a in local)
+        found: list[Anime] = []
+        offline, note = False, None
+        if query and not self.connectivity.may_ask():
+            offline, note = True, self.connectivity.status().describe()
+        elif query:
+            budget = self.settings.network.search_deadline
+            try:
+                with self.connectivity.waiting("anime search", budget) as wait:
+                    async with self.client() as client:
+                        with client.bounded(budget, wait):
+                            found = await kitsu_anime_search(client, query, limit)
+                self.connectivity.answered()
+            except KitsuUnavailable as exc:
+                self._unreachable(exc)
+                offline, note = True, str(exc)
+            except (BadResponse, KitsuRequestRejected) as exc:
+                offline, note = True, str(exc)  # an answer we cannot use: the cache's matches
+        if found:
+            self.cache.describe_anime(found, described_at=utc_now())
+        fresh = {a.id: a for a in found}
+        merged = {a.id: fresh.get(a.id, a) for a in local}
+        for anime in found:
+            merged.setdefault(anime.id, anime)
+        out = AnimeMatches(list(merged.values())[:limit])
+        out.cached, out.offline, out.note = cached_ids, offline, note
+        return out
 
     # -- libraries ---------------------------------------------------------------------------
 
