@@ -96,6 +96,8 @@ class PicksScreen(WorkerAware, Screen[bool]):
     @work(group="picks-search", exclusive=True, exit_on_error=False, name="anime-search")
     async def find(self, query: str) -> None:
         anime = await self.core.search_anime(query, limit=FOUND)
+        if not anime and anime.offline and anime.note:  # only the cache was searched: say why
+            self.notify(clean(anime.note), severity="warning", markup=False, timeout=4)
         self.deliver(AnimeFound(list(anime), self.liked))
 
     @work(thread=True, group="picks", exclusive=True, exit_on_error=False, name="picks")

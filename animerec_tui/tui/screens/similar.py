@@ -8,6 +8,7 @@ saved model when the session has none yet); escape goes back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -35,6 +36,13 @@ SHOWN = 20
 """Similar anime listed."""
 
 
+@dataclass(frozen=True)
+class _Own:
+    """The asked anime with its own franchise, for :func:`names_of`."""
+
+    franchise: list[str]
+
+
 def open_similar(screen: AnimerecScreen, anime_id: str | None) -> None:
     """Push the similar-anime screen for ``anime_id`` (nothing when no row is highlighted)."""
     if anime_id is not None:
@@ -44,6 +52,7 @@ def open_similar(screen: AnimerecScreen, anime_id: str | None) -> None:
 class SimilarScreen(AnimerecScreen):
     DEFAULT_CSS = """
     #similar-status { height: 1; padding: 0 1; color: $text-muted; }
+    #similar-notice { height: auto; padding: 0 1; color: $warning; }
     #similar { height: 1fr; }
     #similar-detail-pane { height: 8; border-top: solid $primary 50%; padding: 0 1; }
     """
@@ -67,6 +76,7 @@ class SimilarScreen(AnimerecScreen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield Label("finding similar anime…", id="similar-status")
+        yield Label("", id="similar-notice")
         yield DataTable(id="similar", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="similar-detail-pane"):
             yield Static("", id="similar-detail")
@@ -98,7 +108,8 @@ class SimilarScreen(AnimerecScreen):
             cache, settings, self.anime_id, n=SHOWN, filters=self.session.filters, model=model
         )
         language = settings.display.title_language
-        self.deliver(SimilarReady(result, names_of(cache, result.rows, language)))
+        names = names_of(cache, [*result.rows, _Own([self.anime_id, *result.franchise])], language)
+        self.deliver(SimilarReady(result, names))
 
     @on(SimilarReady)
     def ready(self, message: SimilarReady) -> None:
@@ -128,6 +139,13 @@ class SimilarScreen(AnimerecScreen):
                 + " · nearest by the model's item factors, each franchise once"
             )
         )
+        own = [self.names.get(a, f"anime {a}") for a in result.franchise]
+        lines = [result.notice or ""]
+        if own:
+            lines.append(f"Its own franchise (not listed): {'; '.join(own)}")
+        notice = self.query_one("#similar-notice", Label)
+        notice.update(clean("\n".join(line for line in lines if line)))
+        notice.display = any(lines)
         if result.rows:
             table.move_cursor(row=0, animate=False)
         self._show_detail(highlighted_key(table))
