@@ -47,7 +47,8 @@ def _names(text: str) -> list[str]:
 
 
 class FilterPanel(ModalScreen["RecommendFilters | None"]):
-    """Choose the filters; enter (in a field) or Apply applies, escape cancels."""
+    """Choose the filters; enter (in a field), ctrl+s or Apply applies, ctrl+r clears them
+    all, escape cancels."""
 
     DEFAULT_CSS = """
     FilterPanel { align: center middle; }
@@ -61,6 +62,7 @@ class FilterPanel(ModalScreen["RecommendFilters | None"]):
     FilterPanel Input.-invalid { color: $error; text-style: bold; }
     FilterPanel #filter-lists { height: auto; }
     FilterPanel SelectionList { width: 1fr; height: auto; max-height: 8; }
+    FilterPanel .hint { color: $text-muted; margin-bottom: 1; }
     FilterPanel #filter-error { color: $error; height: auto; width: 100%; }
     FilterPanel #filter-buttons { height: 1; margin-top: 1; }
     FilterPanel #filter-buttons > Button { margin-right: 2; }
@@ -68,7 +70,7 @@ class FilterPanel(ModalScreen["RecommendFilters | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="filters-cancel", tooltip="Keep the filters"),
         Binding("ctrl+s", "apply", "Apply", id="filters-apply", tooltip="Apply and re-rank"),
-        Binding("ctrl+x", "clear", "Clear", id="filters-clear", tooltip="No filters: every anime"),
+        Binding("ctrl+r", "clear", "Clear", id="filters-clear", tooltip="No filters: every anime"),
     ]
 
     def __init__(self, current: RecommendFilters | None) -> None:
@@ -92,7 +94,10 @@ class FilterPanel(ModalScreen["RecommendFilters | None"]):
             "episodes": _bounds(now.episodes),
         }
         with Vertical(id="filter-box"):
-            yield Label("[b]Filters[/b] (all combine; kept for the session)")
+            yield Label("[b]Filters[/b]: they all combine and hold for the session")
+            yield Label(
+                "enter or ctrl+s applies · ctrl+r clears all · escape cancels", classes="hint"
+            )
             for key, (_, label, hint) in FIELDS.items():
                 with Horizontal(classes="filter-row"):
                     yield Label(label)

@@ -214,7 +214,7 @@ class RecommendationsScreen(AnimerecScreen):
         later = self.query_one("#continue", DataTable)
         for key in ("title", "type", "episodes", "because"):
             label, width = COLUMNS[key]
-            later.add_column(label if key != "because" else "Continues", key=key, width=width)
+            later.add_column(label if key != "because" else "Franchise", key=key, width=width)
         if self.model.stale and not self.session.stale_warned:
             self.session.stale_warned = True  # once per session: the status line keeps saying it
             self.notify(
@@ -347,12 +347,12 @@ class RecommendationsScreen(AnimerecScreen):
             table.clear()
             for rec in self.continued:
                 anime = rec.anime
-                started = [self.names.get(a, f"anime {a}") for a in rec.franchise[1:2]]
+                mates = [self.names.get(a, f"anime {a}") for a in rec.franchise[1:]]
                 table.add_row(
                     inert(rec.title),
                     inert(type_label(anime)),
                     number(anime.episode_count if anime else None),
-                    inert("; ".join(rec.because) or "; ".join(started), "dim"),
+                    inert("; ".join(mates), "dim"),
                     key=str(rec.anime_id),
                 )
         for node in (table, self.query_one("#continue-title")):

@@ -136,7 +136,8 @@ class SimilarScreen(AnimerecScreen):
             clean(
                 f"{len(result.rows)} anime like {result.anime.display_title}"
                 + (f" · {narrowed}" if narrowed else "")
-                + " · nearest by the model's item factors, each franchise once"
+                + " · nearest by the model's item factors"
+                + ("" if result.notice else ", each franchise once")
             )
         )
         own = [self.names.get(a, f"anime {a}") for a in result.franchise]
