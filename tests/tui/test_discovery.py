@@ -195,7 +195,7 @@ async def test_filter_panel_refuses_bad_input_inline_then_combined_filters_hold(
         assert app.screen.id == "filters"  # refused: still open, nothing applied
         error = str(app.screen.query_one("#filter-error", Label).render())
         assert error.startswith("Episodes '12-x' is not a range")
-        assert app.screen.query_one("#filter-episodes", Input).has_class("-invalid")
+        assert app.screen.query_one("#filter-episodes", Input).has_class("-refused")
         assert app.session.filters is None
 
         await pilot.press(*["backspace"] * 4, *"1-30")

@@ -59,7 +59,7 @@ class FilterPanel(ModalScreen["RecommendFilters | None"]):
     FilterPanel .filter-row { height: 1; margin-bottom: 1; }
     FilterPanel .filter-row > Label { width: 13; }
     FilterPanel .filter-row > Input { width: 1fr; }
-    FilterPanel Input.-invalid { color: $error; text-style: bold; }
+    FilterPanel Input.-refused { color: $error; text-style: bold; }
     FilterPanel #filter-lists { height: auto; }
     FilterPanel SelectionList { width: 1fr; height: auto; max-height: 8; }
     FilterPanel .hint { color: $text-muted; margin-bottom: 1; }
@@ -145,7 +145,7 @@ class FilterPanel(ModalScreen["RecommendFilters | None"]):
             wrong = message.startswith(option + " ") and not (
                 key == "genres" and message.startswith("--genre and")
             )
-            self.query_one(f"#filter-{key}", Input).set_class(wrong, "-invalid")
+            self.query_one(f"#filter-{key}", Input).set_class(wrong, "-refused")
             message = message.replace(option + " ", label + " ")
         self.query_one("#filter-error", Label).update(clean(message))
 
