@@ -119,6 +119,11 @@ def cmd_fetch(core: Core, args: argparse.Namespace) -> int:
                         batch.failed(query, exc)
                         continue
                     bar.remove_task(task)
+                    if result.mode != "cached":  # franchises: the library's relations too
+                        ent, fav = core.cache.user_interactions(result.user.id)
+                        await core.ensure_relations(
+                            str(int(a)) for a in [*ent[:, 0].tolist(), *fav.tolist()]
+                        )
                     batch.ok()
                     _print_fetch(args, result)
         finally:

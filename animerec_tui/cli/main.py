@@ -88,6 +88,16 @@ def _setting(section: str, key: str, kind: type[int] | type[float]) -> Callable[
     return parse
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range (allowed: 0 to 1)")
+    return value
+
+
 def _subtype(text: str) -> str:
     for name in SUBTYPES:
         if text.strip().lower() == name.lower():
@@ -193,6 +203,49 @@ def build_parser() -> argparse.ArgumentParser:
         type=_subtype,
         metavar="SUBTYPE",
         help="only this subtype (TV, movie, OVA, ONA, special, music); repeatable",
+    )
+    p.add_argument(
+        "--genre",
+        dest="genres",
+        action="append",
+        default=[],
+        metavar="GENRE",
+        help="only anime with this genre/category (repeatable: all of them)",
+    )
+    p.add_argument(
+        "--exclude-genre",
+        dest="exclude_genres",
+        action="append",
+        default=[],
+        metavar="GENRE",
+        help="no anime with this genre/category (repeatable)",
+    )
+    p.add_argument("--year", metavar="FROM-TO", help="start year range (2000-2010, 2015-, -1999)")
+    p.add_argument("--episodes", metavar="FROM-TO", help="episode count range (e.g. 1-13)")
+    p.add_argument(
+        "--status",
+        dest="statuses",
+        action="append",
+        default=[],
+        metavar="STATUS",
+        help="airing status: current, finished, upcoming, unreleased, tba (repeatable); an "
+        "anime whose status Kitsu has not told us (the bundled sample's) does not pass",
+    )
+    p.add_argument(
+        "--niche",
+        type=_fraction,
+        default=0.0,
+        metavar="X",
+        help="0 (default) = as ranked, 1 = least mainstream: discounts popularity",
+    )
+    p.add_argument(
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="later entries of franchises you have started, instead of discovery",
+    )
+    p.add_argument(
+        "--all-entries", action="store_true", help="no franchise grouping: every entry its own row"
     )
     p.add_argument("--include-adult", action="store_true", help="do not hide R18/nsfw titles")
 

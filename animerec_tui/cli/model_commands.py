@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # numpy, scipy and the recommender load only when a command n
     from rich.console import JustifyMethod
 
     from animerec_tui.core.population.crawl import CrawlSummary
+    from animerec_tui.core.recommend.filters import RecommendFilters
     from animerec_tui.core.recommend.results import TrainResult
     from animerec_tui.core.recommend.service import LoadedModel, Recommendation
     from animerec_tui.core.recommend.tune import TuneResult
@@ -144,10 +145,28 @@ def _ensure_model(core: Core, show: bool) -> LoadedModel:
         return _in_thread(work, "Training")
 
 
+def _filters(core: Core, args: argparse.Namespace) -> RecommendFilters:
+    """The recommend options as the core's filters; BadInput (exit 2) naming the valid values."""
+    from animerec_tui.core.recommend.filters import RecommendFilters
+    from animerec_tui.core.recommend.pipeline import check_genres
+
+    filters = RecommendFilters.parse(
+        genres=args.genres,
+        exclude_genres=args.exclude_genres,
+        year=args.year,
+        episodes=args.episodes,
+        statuses=args.statuses,
+        subtypes=args.subtypes or (),
+    )
+    check_genres(core.cache, filters)
+    return filters
+
+
 def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
     from animerec_tui.core.describe import described_top
     from animerec_tui.core.recommend import service
 
+    filters = _filters(core, args)  # bad values exit 2 before anything is fetched or trained
     batch = Batch(args)
     resolved: list[tuple[str, User | AnimerecError]] = []  # or the error it failed with
     for query in args.users:  # resolve (and fetch when online and uncached) before training
@@ -176,17 +195,30 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
             continue
 
         def top(k: int, user_id: str = user.id) -> list[Recommendation]:
-            return service.recommend(
+            recs = service.recommend(
                 core.cache,
                 core.settings,
                 user_id,
                 n=k,
-                subtypes=args.subtypes,
+                filters=filters,
+                niche=args.niche,
+                all_entries=args.all_entries,
                 include_adult=args.include_adult,
                 model=loaded,
             )
+            return recs.continuing() if args.continue_ else recs
 
         try:
+            if core.connectivity.may_ask():  # franchises: relations of library and candidates
+                wanted = service.franchise_candidates(
+                    core.cache,
+                    core.settings,
+                    user.id,
+                    filters=filters,
+                    include_adult=args.include_adult,
+                    model=loaded,
+                )
+                asyncio.run(core.ensure_relations(wanted))
             recs = described_top(core, top, args.n)  # sample-only anime described from Kitsu
         except AnimerecError as exc:
             batch.failed(query, exc, user=user)
@@ -204,10 +236,13 @@ def _print_recommendations(
     recs: list[Recommendation],
 ) -> None:
     from animerec_tui.core.describe import anime_details
+    from animerec_tui.core.recommend.filters import subtype_label
 
     notice = getattr(recs, "notice", None)
     if notice:  # stderr, also with --json: the list is not personal
         note(f"{user.label}: {notice}")
+    relations_notice = getattr(recs, "relations_notice", None)
+    filters_notice = getattr(recs, "filters_notice", None)
     if args.json:
         emit_json(
             {
@@ -216,13 +251,20 @@ def _print_recommendations(
                 "offline": offline,
                 "fallback": getattr(recs, "fallback", None),
                 "notice": notice,
+                "list": "continue" if args.continue_ else "discovery",
+                "grouped": getattr(recs, "grouped", False),
+                "relations_notice": relations_notice,
+                "filters_notice": filters_notice,
                 "recommendations": [
                     {
                         "rank": r.rank,
                         "anime_id": r.anime_id,
                         "title": r.title,
                         "score": round(float(r.score), 6),
+                        "match": r.match,
                         "because": list(r.because),
+                        "how": r.how,
+                        "franchise": list(r.franchise) or [r.anime_id],
                         "subtype": r.anime.subtype if r.anime else None,
                         **anime_details(r.anime),  # slug, url, titles, synopsis, start_date
                     }
@@ -231,26 +273,49 @@ def _print_recommendations(
             }
         )
         return
+    for line in (relations_notice, filters_notice):
+        if line:
+            note(f"{user.label}: {line}")
+    percent = any(r.match is not None for r in recs)
     rows = [
         (
             r.rank,
-            r.title,
-            (r.anime.subtype or "") if r.anime else "",
-            f"{r.score:.3f}",
+            _row_title(r),
+            subtype_label(r.anime.subtype) if r.anime else "",
+            f"{r.match:.0f}%" if percent and r.match is not None else f"{r.score:.3f}",
             "; ".join(r.because),
         )
         for r in recs
     ]
-    title = f"Recommendations for {user.label}"
+    if args.continue_:
+        title = f"Continue for {user.label} (next entries of franchises you have started)"
+        columns: list[str | tuple[str, JustifyMethod]] = [
+            ("#", "right"),
+            "Next entry",
+            "Type",
+            ("Score", "right"),
+            "Because",
+        ]
+    else:
+        title = f"Recommendations for {user.label}"
+        columns = [("#", "right"), "Title", "Type", ("Score", "right"), "Because you watched"]
     if getattr(recs, "fallback", None):
         title += " (most popular: nothing personal to go on)"
-    out.print(
-        table(
-            title,
-            [("#", "right"), "Title", "Type", ("Score", "right"), "Because you watched"],
-            rows,
-        )
-    )
+    if percent:
+        columns[3] = ("Match", "right")
+    if not rows and args.continue_:
+        note(f"{user.label}: no franchise you have started has an entry left to recommend")
+    elif not rows:
+        note(f"{user.label}: no anime is left to recommend under these options")
+    out.print(table(title, columns, rows))
+
+
+def _row_title(r: Recommendation) -> str:
+    """The title, with how many more franchise entries its row stands for."""
+    more = len(r.franchise) - 1
+    if more <= 0:
+        return r.title
+    return f"{r.title} (+{more} more in the franchise)"
 
 
 def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:

@@ -421,17 +421,80 @@ class Core:
                     self.connectivity.waiting("describe", budget) as wait,
                     client.bounded(budget, wait),
                 ):
-                    found = await client.anime_by_ids(wanted)
+                    got = await client.describe_anime(wanted)
         except KitsuUnavailable as exc:
             self._unreachable(exc)
             return 0
         except (BadResponse, KitsuRequestRejected):
             return 0  # a Kitsu answer we cannot use: keep what the cache says
+        from animerec_tui.core.cache.airing import save_airing_statuses
+
+        found = got.anime
         described = self.cache.describe_anime(found, described_at=utc_now())
+        save_airing_statuses(self.cache, got.statuses)
         hidden = set(wanted) - {a.id for a in found}
         if hidden:
             self.cache.withhold_anime(hidden)
         return described + len(hidden)
+
+    async def ensure_relations(self, anime_ids: Iterable[str], *, hops: int = 2) -> int:
+        """Fetch from Kitsu and cache the media relationships of those of ``anime_ids`` whose
+        relations were never fetched (the user's library and the candidates: franchises).
+
+        Each hop fetches the unknown ids (20 sources a request, :func:`.kitsu.relations.
+        fetch_relations`), then the franchise-role destinations it found that are still
+        unknown, up to ``hops`` hops (a chain Kitsu links season by season is then known from
+        any member). Relationships to adult anime are dropped: Kitsu includes R18 anime as
+        destinations even for anonymous readers (see :mod:`.kitsu.relations`), which the app
+        never shows. The included anime are cached as Kitsu describes them (with their airing
+        status). Returns how many sources were fetched; 0 when offline, cooling down or all
+        known. Never raises for Kitsu being unreachable (the cool-down starts, as for any
+        action) or answering badly (those sources stay unknown, asked again next time); the
+        whole call waits at most ``network.fetch_deadline`` seconds.
+        """
+        from animerec_tui.core.cache.airing import save_airing_statuses
+        from animerec_tui.core.cache.relations import relations_known, save_relations
+        from animerec_tui.core.kitsu.relations import FRANCHISE_ROLES, fetch_relations
+
+        wanted = list(dict.fromkeys(a for a in anime_ids if a.isascii() and a.isdigit()))
+        if not wanted or not self.connectivity.may_ask():
+            return 0
+        fetched = 0
+        budget = self.settings.network.fetch_deadline
+        try:
+            async with self.client() as client:
+                with (
+                    self.connectivity.waiting("relations", budget) as wait,
+                    client.bounded(budget, wait),
+                ):
+                    for _ in range(max(hops, 1)):
+                        known = relations_known(self.cache, wanted)
+                        ask = [a for a in wanted if a not in known]
+                        if not ask:
+                            break
+                        got = await fetch_relations(client, ask)
+                        adult = {a for a, rec in got.anime.items() if rec.adult}
+                        keep = [r for r in got.relations if r.destination_id not in adult]
+                        mine = [r for r in keep if r.source_id in got.fetched]
+                        if got.fetched:
+                            save_relations(self.cache, got.fetched, mine, fetched_at=utc_now())
+                        safe = [rec for a, rec in got.anime.items() if a not in adult]
+                        self.cache.describe_anime(safe, described_at=utc_now())
+                        save_airing_statuses(
+                            self.cache, {a: s for a, s in got.statuses.items() if a not in adult}
+                        )
+                        fetched += len(got.fetched)
+                        wanted = sorted(
+                            {r.destination_id for r in mine if r.role in FRANCHISE_ROLES},
+                            key=int,
+                        )
+        except KitsuUnavailable as exc:
+            self._unreachable(exc)
+            return fetched
+        except (BadResponse, KitsuRequestRejected):
+            return fetched  # a Kitsu answer we cannot use: those stay unknown
+        self.connectivity.answered()
+        return fetched
 
     async def library(self, query: str) -> LibraryResult:
         """A user's cached library, fetched first when online and not cached.

@@ -78,7 +78,7 @@ def test_only_unknown_anime_and_empty_library_get_popularity(case_cache: Path) -
     assert personal["fallback"] is None and personal["notice"] is None
     assert any(r["because"] for r in personal["recommendations"])
     assert "fresh: none of the library's 3 anime" in done.stderr
-    assert "newbie: the library is empty" in done.stderr
+    assert "newbie: your library is empty: these are popular with everyone" in done.stderr
 
 
 def test_fallback_table_has_no_because_and_says_why(case_cache: Path) -> None:

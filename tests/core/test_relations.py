@@ -26,6 +26,7 @@ from animerec_tui.core.cache.relations import (
     relations_known,
     save_relations,
 )
+from animerec_tui.core.cache.schema import SCHEMA_VERSION
 from animerec_tui.core.errors import BadResponse, KitsuUnavailable
 from animerec_tui.core.kitsu.client import KitsuClient
 from animerec_tui.core.kitsu.relations import (
@@ -261,14 +262,14 @@ def test_migration_from_version_2_keeps_data(tmp_path: Path) -> None:
 
     db = sqlite3.connect(path)
     db.executescript(
-        "DROP TABLE relations; DROP TABLE relations_fetched; DROP TABLE hidden;"
+        "DROP TABLE relations; DROP TABLE relations_fetched; DROP TABLE hidden; DROP TABLE picks;"
         "ALTER TABLE anime DROP COLUMN status; PRAGMA user_version = 2;"
     )
     db.execute("INSERT INTO anime (id, title) VALUES (1, 'Bebop')")
     db.commit()
     db.close()
     with Cache(path) as c:
-        assert c.query("PRAGMA user_version")[0][0] == 3
+        assert c.query("PRAGMA user_version")[0][0] == SCHEMA_VERSION
         assert c.get_anime(["1"])["1"].title == "Bebop"
         save_relations(c, ["1"], [], fetched_at="t")
         assert relations_known(c, ["1"]) == {"1"}

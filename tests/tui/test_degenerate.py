@@ -34,5 +34,5 @@ async def test_empty_library_says_it_is_not_personal(
         assert status.startswith("Not personal: the most popular anime · 20 of top 20")
         assert all(not r.because for r in screen.recs)  # type: ignore[attr-defined]
         detail = str(screen.query_one("#detail", Static).render())
-        assert "Why: not personal: the library is empty" in detail
+        assert "Why: not personal: your library is empty" in detail
         assert "Because you watched" not in detail

@@ -128,6 +128,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (uid, anime_id)
     ) WITHOUT ROWID
     """,
+    # 3 -> 4: liked picks (issue 14, point 7): anime a user marked "liked" to start from, folded
+    # in as positive signal without writing a Kitsu library entry.
+    """
+    CREATE TABLE picks (
+        uid INTEGER NOT NULL REFERENCES users (uid),
+        anime_id INTEGER NOT NULL,
+        liked_at TEXT NOT NULL,
+        PRIMARY KEY (uid, anime_id)
+    ) WITHOUT ROWID
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

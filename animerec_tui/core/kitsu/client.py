@@ -92,7 +92,7 @@ LIBRARY_FIELDS = (
 )
 ANIME_FIELDS = (
     "canonicalTitle,titles,slug,subtype,episodeCount,averageRating,popularityRank,userCount,"
-    "startDate,posterImage,ageRating,nsfw,synopsis"
+    "startDate,posterImage,ageRating,nsfw,synopsis,status"
 )
 ANIME_ENTRY_FIELDS = "status,ratingTwenty,updatedAt,user"
 LIBRARY_PAGE = 500
@@ -115,6 +115,15 @@ _PATH_ID = re.compile(r"[0-9]{1,18}")
 """What may appear in a URL path: ASCII digits only (``str.isdigit`` accepts ``"²"``)."""
 MAX_FILTER_ID = 64
 """Longer "ids" cannot be Kitsu ids: answer UserNotFound without sending 10 kB of text."""
+
+
+@dataclass(frozen=True)
+class AnimeDescriptions:
+    """What :meth:`KitsuClient.describe_anime` brings back: the anime records and Kitsu's
+    airing ``status`` of each (id -> tba, unreleased, upcoming, current or finished)."""
+
+    anime: list[Anime]
+    statuses: dict[str, str]
 
 
 class _Retry(Exception):
@@ -647,34 +656,48 @@ class KitsuClient:
         )
 
     async def anime_by_ids(self, anime_ids: Iterable[str]) -> list[Anime]:
-        """Describe anime by Kitsu id: ``GET /anime?filter[id]=a,b,...``, 20 a request.
+        """The anime of :meth:`describe_anime` (their records only)."""
+        return (await self.describe_anime(anime_ids)).anime
+
+    async def describe_anime(self, anime_ids: Iterable[str]) -> AnimeDescriptions:
+        """Describe anime by Kitsu id: ``GET /anime?filter[id]=a,b,...&include=categories``,
+        20 a request.
 
         jsonapi-resources filters every resource by its primary key out of the box
         (``_allowed_filters`` defaults to ``{id: {}}``, lib/jsonapi/resource.rb at v0.9.12;
         the value is a comma list) and ``page[limit]`` is at most 20 off the library route
-        (docs/kitsu-api.md); ``fields[anime]`` keeps the answer to what the cache stores.
+        (docs/kitsu-api.md); ``fields[anime]`` keeps the answer to what the cache stores, plus
+        the ``categories`` relationship, whose included titles become the anime's genres
+        (kitsu-server app/resources/anime_resource.rb ``has_many :categories``; recorded:
+        tests/fixtures/kitsu/recorded/anime-1_include-categories_kitsulib.json).
         Anime Kitsu hides from anonymous readers (``AnimePolicy::Scope``: R18) are simply
         absent from the answers. Non-numeric ids are skipped; batches run concurrently
-        (bounded by the client's concurrency). Returns the anime Kitsu described, in no
-        promised order (at most one per id). Raises what :meth:`_get` raises
-        (KitsuUnavailable, KitsuRequestRejected, BadResponse).
+        (bounded by the client's concurrency). Returns :class:`AnimeDescriptions`: the anime
+        Kitsu described, in the order asked (at most one per id), and their airing statuses.
+        Raises what :meth:`_get` raises (KitsuUnavailable, KitsuRequestRejected, BadResponse).
         """
         wanted = list(dict.fromkeys(a for a in anime_ids if jsonapi.is_numeric_id(a)))
         batches = [wanted[i : i + ANIME_BATCH] for i in range(0, len(wanted), ANIME_BATCH)]
 
-        async def batch(ids: list[str]) -> list[Anime]:
+        async def batch(ids: list[str]) -> tuple[list[Anime], dict[str, str]]:
             params = {
                 "filter[id]": ",".join(ids),
-                "fields[anime]": ANIME_FIELDS,
+                "fields[anime]": ANIME_FIELDS + ",categories",
+                "fields[categories]": "title",
+                "include": "categories",
                 "page[limit]": str(ANIME_BATCH),
             }
-            return jsonapi.parse_anime_list(await self._get("anime", params))
+            doc = await self._get("anime", params)
+            anime = jsonapi.with_categories(doc, jsonapi.parse_anime_list(doc))
+            return anime, jsonapi.anime_statuses(doc)
 
         found: dict[str, Anime] = {}
-        for group in await _gather(batch(ids) for ids in batches):
+        statuses: dict[str, str] = {}
+        for group, status in await _gather(batch(ids) for ids in batches):
+            statuses.update(status)
             for record in group:
                 found.setdefault(record.id, record)
-        return [found[a] for a in wanted if a in found]
+        return AnimeDescriptions([found[a] for a in wanted if a in found], statuses)
 
     async def library_count(self, user_id: str) -> int:
         """How many anime entries Kitsu shows for the user: a refresh compares this with

@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
 
 from animerec_tui.core.errors import BadResponse
 from animerec_tui.core.records import (
@@ -305,6 +305,54 @@ def included_anime(doc: object) -> dict[str, Anime]:
         record = parse_anime(obj, where=f"included[{i}]")
         anime[record.id] = record
     return anime
+
+
+AIRING: Final = frozenset({"tba", "unreleased", "upcoming", "current", "finished"})
+"""Kitsu's anime ``status`` values (kitsu-server app/models/concerns/media.rb ``STATUSES``)."""
+
+
+def anime_statuses(doc: object) -> dict[str, str]:
+    """Anime id -> Kitsu's airing ``status`` for every anime resource of a document (``data``
+    and ``included``); anime without a known status value are left out (a sparse fieldset
+    that did not ask for it, or a value Kitsu added since)."""
+    found: dict[str, str] = {}
+    data = document(doc).get("data")
+    resources = [o for o in (data if isinstance(data, list) else [data]) if isinstance(o, dict)]
+    resources += [o for _, o in _included(doc, "anime")]
+    for obj in resources:
+        if obj.get("type") != "anime" or not is_numeric_id(obj.get("id")):
+            continue
+        attributes = obj.get("attributes")
+        status = attributes.get("status") if isinstance(attributes, dict) else None
+        if isinstance(status, str) and status in AIRING:
+            found[str(obj["id"])] = status
+    return found
+
+
+def with_categories(doc: object, anime: list[Anime]) -> list[Anime]:
+    """``anime`` (parsed from ``doc``'s ``data``) with their genres set to the titles of the
+    ``categories`` Kitsu included for them (``include=categories``: kitsu-server
+    app/resources/anime_resource.rb ``has_many :categories``); an anime whose
+    ``categories`` linkage is absent keeps its genres (the cache keeps the known ones)."""
+    titles: dict[str, str] = {}
+    for _, obj in _included(doc, "categories"):
+        cid, attributes = obj.get("id"), obj.get("attributes")
+        title = attributes.get("title") if isinstance(attributes, dict) else None
+        if isinstance(cid, str) and isinstance(title, str) and title.strip():
+            titles[cid] = title.strip()
+    data = document(doc).get("data")
+    linked: dict[str, tuple[str, ...]] = {}
+    for obj in data if isinstance(data, list) else []:
+        rels = obj.get("relationships") if isinstance(obj, dict) else None
+        rel = rels.get("categories") if isinstance(rels, dict) else None
+        links = rel.get("data") if isinstance(rel, dict) else None
+        if isinstance(links, list) and isinstance(obj.get("id"), str):
+            linked[obj["id"]] = tuple(
+                titles[link["id"]]
+                for link in links
+                if isinstance(link, dict) and link.get("id") in titles
+            )
+    return [replace(a, genres=linked[a.id]) if linked.get(a.id) else a for a in anime]
 
 
 def included_users(doc: object) -> dict[str, User]:

@@ -93,6 +93,8 @@ class RelationsPage:
     relations: list[Relation]
     anime: dict[str, Anime]
     next_offset: int | None
+    statuses: dict[str, str] = field(default_factory=dict)
+    """Airing status of the included anime (:func:`.jsonapi.anime_statuses`)."""
 
 
 @dataclass(slots=True)
@@ -109,6 +111,8 @@ class RelationsFetch:
     fetched: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)
     anime: dict[str, Anime] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    """Airing status of the included anime, by id."""
 
 
 def _linkage(obj: JsonObject, name: str, where: str) -> tuple[str, str]:
@@ -166,7 +170,9 @@ def parse_relations_page(doc: object) -> RelationsPage:
             raise BadResponse(f"{where} links non-numeric anime ids")
         if source_id != dest_id:
             relations.append(Relation(source_id, dest_id, role))
-    return RelationsPage(relations, jsonapi.included_anime(doc), _next_offset(doc))
+    return RelationsPage(
+        relations, jsonapi.included_anime(doc), _next_offset(doc), jsonapi.anime_statuses(doc)
+    )
 
 
 def relations_params(source_ids: Sequence[str], offset: int = 0) -> dict[str, str]:
@@ -199,14 +205,16 @@ async def _batch(client: KitsuClient, ids: list[str]) -> RelationsPage:
     """Every page of one batch's relationships, merged (``next_offset`` None)."""
     relations: list[Relation] = []
     anime: dict[str, Anime] = {}
+    statuses: dict[str, str] = {}
     offset = 0
     for _ in range(MAX_PAGES):
         page = parse_relations_page(await kitsu_get(client, PATH, relations_params(ids, offset)))
         wanted = set(ids)
         relations.extend(r for r in page.relations if r.source_id in wanted)
         anime.update(page.anime)
+        statuses.update(page.statuses)
         if page.next_offset is None:
-            return RelationsPage(relations, anime, None)
+            return RelationsPage(relations, anime, None, statuses)
         if page.next_offset <= offset:
             raise BadResponse(f"links.next goes back to offset {page.next_offset}")
         offset = page.next_offset
@@ -246,6 +254,7 @@ async def fetch_relations(client: KitsuClient, anime_ids: Iterable[str]) -> Rela
             continue
         found.update(result.relations)
         out.anime.update(result.anime)
+        out.statuses.update(result.statuses)
         out.fetched.update(ids)
     out.relations = sorted(found)
     return out

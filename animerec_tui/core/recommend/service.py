@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from animerec_tui.core.cache import Cache
+from animerec_tui.core.cache.picks import liked
 from animerec_tui.core.errors import AnimerecError, ModelError, NotCached
 from animerec_tui.core.progress import StepProgress
+from animerec_tui.core.recommend import pipeline
 from animerec_tui.core.recommend.evaluate import MODELS, EvaluationReport
 from animerec_tui.core.recommend.evaluate import evaluate as _evaluate
+from animerec_tui.core.recommend.filters import RecommendFilters
+from animerec_tui.core.recommend.franchise import group
 from animerec_tui.core.recommend.matrix import Interactions, build_interactions, user_library
 from animerec_tui.core.recommend.models import (
     EXCLUDED,
@@ -35,6 +39,7 @@ from animerec_tui.core.recommend.models import (
     make_model,
     one_blas_thread,
 )
+from animerec_tui.core.recommend.niche import rerank
 from animerec_tui.core.recommend.params import (
     DEFAULT_KIND,
     TUNED_STATE_KEY,
@@ -48,6 +53,7 @@ from animerec_tui.core.recommend.persist import (
     save_model,
 )
 from animerec_tui.core.recommend.ranking import top_n
+from animerec_tui.core.recommend.reasons import honest_reasons
 from animerec_tui.core.recommend.results import TrainResult
 from animerec_tui.core.recommend.tune import TuneResult
 from animerec_tui.core.recommend.tune import tune as _tune
@@ -67,11 +73,22 @@ class Recommendation:
     """The title in the settings' language (``display.title_language``)."""
     score: float
     """The model's score (unitless, comparable within one list only; the popularity
-    fallback: the share of the model's users who list the anime)."""
+    fallback: the share of the model's users who list the anime). For a franchise row, the
+    score of its best-ranked member."""
     because: list[str]
-    """Titles from the user's library that most drive this score (empty for the fallback)."""
+    """Titles from the user's library that most drive this score, honest ones only
+    (:mod:`.reasons`: watched, not rated low, never this title's franchise); empty for the
+    fallback, and when no title the user watched explains it."""
     anime: Anime | None
     """The cached anime record, when the cache describes it."""
+    franchise: list[str] = field(default_factory=list)
+    """Kitsu ids of the anime grouped into this row, itself first (``[anime_id]`` when it is
+    in no known franchise), the rest in watching order."""
+    how: str = ""
+    """One line: how ``because`` was found (``""`` when there is no reason)."""
+    match: float | None = None
+    """Percent match 0..100 (:func:`.pipeline.percent_match`), shown instead of the raw score
+    when the list is the popularity fallback or the library is tiny; None otherwise."""
 
 
 class Recommendations(list[Recommendation]):
@@ -80,11 +97,38 @@ class Recommendations(list[Recommendation]):
     ``fallback`` is ``"popularity"`` when the model has nothing to go on for this user (an
     empty library, only anime no other user in the model has, or scores that are all equal):
     the list is then the most-listed anime (score = share of the model's users who list it),
-    with no "because", and ``notice`` is one line saying why. Both are None otherwise.
+    with no "because", and ``notice`` is one line saying why. Both are None otherwise (a tiny
+    library gets a ``notice`` too, with personal scores).
+
+    ``continued``: the next entries of franchises the user has started, best first (never in
+    the list itself); ``grouped``: whether franchises were grouped (False with
+    ``all_entries`` or without relation data); ``relations_notice``: one line when there was
+    no relation data; ``filters_notice``: one line when a filter left out anime it could not
+    check (an ``--status`` filter and anime whose airing status is unknown).
     """
 
     notice: str | None = None
     fallback: str | None = None
+    continued: list[Recommendation]
+    grouped: bool = True
+    relations_notice: str | None = None
+    filters_notice: str | None = None
+
+    def __init__(self, items: Iterable[Recommendation] = ()) -> None:
+        super().__init__(items)
+        self.continued = []
+
+    def continuing(self) -> Recommendations:
+        """The ``continued`` rows as a list of their own (``recommend --continue``), with
+        this list's notices."""
+        out = Recommendations(self.continued)
+        out.notice, out.fallback = self.notice, self.fallback
+        out.grouped, out.relations_notice = self.grouped, self.relations_notice
+        out.filters_notice = self.filters_notice
+        return out
+
+
+_Mask = tuple[np.ndarray, str | None]
 
 
 @dataclass
@@ -102,6 +146,12 @@ class LoadedModel:
     subtype: np.ndarray
     item_counts: np.ndarray | None
     stale: bool = False
+    _filter_masks: dict[tuple[RecommendFilters, tuple[int, int]], _Mask] = field(
+        default_factory=dict, repr=False
+    )
+    """Per filter and :func:`.pipeline.anime_version`: its pass mask over the columns and its
+    notice (memoised: the app re-ranks with the same filter at once after
+    ``x``; Kitsu describing more anime makes a new key)."""
     retrained_because: str | None = None
     _fingerprint_checked: str = field(default="", repr=False)
 
@@ -336,103 +386,200 @@ def load_or_train(
 # -- recommending -------------------------------------------------------------------------------
 
 
+CANDIDATES = 300
+"""Ranked candidates grouped into franchises per list (at least 10 x n): enough for n
+discovery rows and n "continue" rows after franchise-mates collapse."""
+HOW_CONTINUE = "the next entry of a franchise you have started"
+
+
 def recommend(
     cache: Cache,
     settings: Settings,
     user_id: str,
     n: int = 10,
     *,
-    subtypes: Sequence[str] | None = None,
+    filters: RecommendFilters | None = None,
+    niche: float = 0.0,
+    all_entries: bool = False,
     include_adult: bool = False,
     exclude_planned: bool = True,
     model: LoadedModel | None = None,
+    subtypes: Sequence[str] | None = None,
 ) -> Recommendations:
-    """Top-``n`` anime for a cached user, best first, never anything already in their library.
+    """Top-``n`` anime for a cached user, best first, never anything already in their library,
+    liked or hidden.
 
     Returns :class:`Recommendations` (a list; ``notice``/``fallback`` say when it is the
-    popularity fallback rather than personal). Raises NotCached for a user with no cached
-    library, AnimerecError (one line) when the model's scores are NaN or its linear algebra
-    fails. Users in the model use their trained row; users fetched after training (or every user
-    when the model is stale) are folded in from their cached library without retraining.
-    ``exclude_planned=False`` lets planned titles through (they are in the library otherwise).
-    ``subtypes`` keeps only those subtypes (lower-case Kitsu subtypes: ``tv``, ``movie``...);
-    adult titles (R18 or nsfw) are left out unless ``include_adult``. ``model`` reuses a
-    loaded model (default :func:`load_or_train`, which may train and raise what
-    :func:`train` raises).
+    popularity fallback rather than personal; ``continued`` the next entries of franchises
+    the user has started). Raises NotCached for a user with no cached library, ValueError for
+    ``niche`` outside 0..1, AnimerecError (one line) when the model's scores are NaN or its
+    linear algebra fails. Users in the model use their trained row unless they have liked
+    picks or hidden anime in their library; users fetched after training (or every user when
+    the model is stale) are folded in from their cached library without retraining.
+
+    * ``filters`` (:class:`.filters.RecommendFilters`) narrow the candidates; ``subtypes`` is
+      the older spelling of ``filters.subtypes`` (merged in; kept until every caller moved).
+    * ``niche`` 0..1 discounts popularity (:func:`.niche.rerank`).
+    * Franchises (cached relations, :mod:`.franchise`) appear once, as their entry point;
+      later entries of started franchises go to ``continued``; ``all_entries`` turns that off.
+    * Hidden anime (:mod:`animerec_tui.core.cache.hidden`) are never recommended (with their
+      franchise when hidden so) and are a zero signal; liked picks
+      (:mod:`animerec_tui.core.cache.picks`) are positive signal, never recommended.
+    * ``exclude_planned=False`` lets planned titles through; adult titles (R18 or nsfw) are
+      left out unless ``include_adult``. ``model`` reuses a loaded model (default
+      :func:`load_or_train`, which may train and raise what :func:`train` raises).
     """
     loaded = model or load_or_train(cache, settings)
     if not cache.has_library(user_id):
         raise NotCached(f"No cached library for user {user_id}; fetch it first.")
-    lib = user_library(cache, user_id, loaded.anime_ids, loaded.weights)
-    excluded_ids = lib.anime_ids
-    if not exclude_planned and lib.planned_ids.size:
-        excluded_ids = np.setdiff1d(excluded_ids, lib.planned_ids, assume_unique=True)
-    mask = np.zeros(len(loaded.anime_ids), dtype=bool)
-    cols = np.searchsorted(loaded.anime_ids, excluded_ids)
-    inside = cols < len(loaded.anime_ids)
-    inside[inside] = loaded.anime_ids[cols[inside]] == excluded_ids[inside]
-    mask[cols[inside]] = True
+    filters = filters or RecommendFilters()
+    if subtypes:
+        merged = RecommendFilters.parse(subtypes=[*filters.subtypes, *subtypes])
+        filters = replace(filters, subtypes=merged.subtypes)
+    ids = loaded.anime_ids
+    lib = user_library(cache, user_id, ids, loaded.weights)
+    who = pipeline.listener(cache, user_id, lib, ids, loaded.weights)
+    excluded = set(who.seen)
+    if not exclude_planned:
+        excluded -= who.planned
+    excluded |= pipeline.hidden_franchise_ids(cache, who.hidden_franchise) | who.hidden_ids
+    mask = np.zeros(len(ids), dtype=bool)
+    mask[pipeline.columns_of(ids, [int(a) for a in excluded])] = True
     if not include_adult:
         mask |= loaded.adult
-    if subtypes:
-        wanted = {s.lower() for s in subtypes}
-        mask |= ~np.isin(loaded.subtype, list(wanted))
+    filters_notice = None
+    if filters.subtypes:
+        mask |= ~np.isin(loaded.subtype, [s.lower() for s in filters.subtypes])
+    if not replace(filters, subtypes=()).empty:
+        key = (filters, pipeline.anime_version(cache))
+        if key not in loaded._filter_masks:
+            loaded._filter_masks[key] = pipeline.filter_mask(cache, ids, filters)
+        passes, filters_notice = loaded._filter_masks[key]
+        mask |= ~passes
 
     row = loaded.user_index.get(user_id)
-    if row is not None and (loaded.stale or row >= loaded.model.n_users):
+    if row is not None and (loaded.stale or row >= loaded.model.n_users or who.changed):
         row = None
     popularity = _popularity(cache, loaded)
-    fallback = _nothing_to_go_on(loaded, lib, user_id, popularity)
-    because: list[list[int]]
+    fallback = _nothing_to_go_on(loaded, who, user_id, popularity)
     try:
         with one_blas_thread():
             if fallback is None:
                 rows = None if row is None else np.array([row])
-                scores = loaded.model.scores(lib.row, rows)[0].astype(np.float64)
+                scores = loaded.model.scores(who.row, rows)[0].astype(np.float64)
                 scores[mask] = EXCLUDED
                 fallback = _unusable_scores(scores, user_id)
             if fallback is not None:
                 scores = popularity / max(len(loaded.user_index), 1)
                 scores[mask] = EXCLUDED
-            items, item_scores = top_n(scores, n, popularity)
-            if fallback is None and lib.row.nnz:
-                because = loaded.model.because(lib.row, items)
+            ranking = rerank(scores, popularity, niche) if niche else scores
+            pool, _ = top_n(ranking, max(CANDIDATES, 10 * n), popularity)
+            ranked = [(str(int(ids[c])), float(ranking[c])) for c in pool.tolist()]
+            franchises = pipeline.franchises_for(cache, {a for a, _ in ranked} | who.seen)
+            grouped = group(ranked, franchises, who.seen, n=n, all_entries=all_entries)
+            col = {str(int(ids[c])): int(c) for c in pool.tolist()}
+            shown = np.asarray([col[r.anime_id] for r in grouped.rows], dtype=np.int64)
+            if fallback is None and who.row.nnz and shown.size:
+                eligible = pipeline.columns_of(ids, [int(a) for a in who.eligible])
+                mates = [
+                    pipeline.columns_of(ids, [int(a) for a in franchises.of(r.anime_id)])
+                    for r in grouped.rows
+                ]
+                reasons = honest_reasons(loaded.model, who.row, shown, eligible.tolist(), mates)
             else:
-                because = [[] for _ in items]
+                reasons = []
     except np.linalg.LinAlgError as exc:  # e.g. a confidence system that is not positive definite
         raise AnimerecError(
             f"The model cannot score user {user_id} (numerical failure: {exc}); retrain it "
             "with 'animerec train', and check the [model] and [weights] settings."
         ) from None
-    ids = {int(loaded.anime_ids[i]) for i in items}
-    ids |= {int(loaded.anime_ids[j]) for group in because for j in group}
-    anime = cache.get_anime(str(i) for i in ids)
+    tiny = fallback is None and who.row.nnz < pipeline.TINY_LIBRARY
+    percent = fallback is not None or tiny
+    model_score = {r.best_id: float(scores[col[r.best_id]]) for r in grouped.rows}
+    model_score |= {r.best_id: float(scores[col[r.best_id]]) for r in grouped.continued}
+    matches = pipeline.percent_match(scores, list(model_score.values())) if percent else []
+    match_of = dict(zip(model_score, matches, strict=False))
+    wanted = {r.anime_id for r in grouped.rows} | {r.anime_id for r in grouped.continued}
+    wanted |= {str(int(ids[j])) for reason in reasons for j in reason.columns}
+    anime = cache.get_anime(wanted)
+
+    def title(aid: str) -> str:
+        record = anime.get(aid)
+        return record.display_title if record else f"anime {aid}"
+
+    def build(rank: int, r: Any, because: list[str], how: str) -> Recommendation:
+        return Recommendation(
+            rank=rank,
+            anime_id=r.anime_id,
+            title=title(r.anime_id),
+            score=model_score[r.best_id],
+            because=because,
+            anime=anime.get(r.anime_id),
+            franchise=[r.anime_id, *r.franchise],
+            how=how,
+            match=match_of.get(r.best_id) if percent else None,
+        )
+
     out = Recommendations()
     out.fallback = None if fallback is None else "popularity"
     out.notice = fallback
-    for rank, (col, score, why) in enumerate(
-        zip(items.tolist(), item_scores.tolist(), because, strict=True), start=1
-    ):
-        aid = str(int(loaded.anime_ids[col]))
-        record = anime.get(aid)
-        titles = []
-        for j in why:
-            other = anime.get(str(int(loaded.anime_ids[j])))
-            titles.append(other.display_title if other else f"anime {loaded.anime_ids[j]}")
-        out.append(
-            Recommendation(
-                rank=rank,
-                anime_id=aid,
-                title=record.display_title if record else f"anime {aid}",
-                score=float(score),
-                because=titles,
-                anime=record,
-            )
+    if tiny:
+        out.notice = (
+            f"your library has only {who.row.nnz} title{'s' if who.row.nnz != 1 else ''} the "
+            "model knows: these are a first guess, shown as a percent match"
         )
+    out.grouped = grouped.grouped
+    out.relations_notice = grouped.notice
+    out.filters_notice = filters_notice
+    for rank, r in enumerate(grouped.rows, start=1):
+        reason = reasons[rank - 1] if reasons else None
+        because = [title(str(int(ids[j]))) for j in reason.columns] if reason else []
+        out.append(build(rank, r, because, reason.how if reason and because else ""))
+    out.continued = [
+        build(rank, r, [], HOW_CONTINUE) for rank, r in enumerate(grouped.continued, start=1)
+    ]
     return out
 
 
+RELATION_CANDIDATES = 100
+"""Best ungrouped candidates whose relations :func:`franchise_candidates` asks for."""
+
+
+def franchise_candidates(
+    cache: Cache,
+    settings: Settings,
+    user_id: str,
+    *,
+    filters: RecommendFilters | None = None,
+    include_adult: bool = False,
+    model: LoadedModel | None = None,
+    k: int = RELATION_CANDIDATES,
+) -> list[str]:
+    """Kitsu ids whose relations grouping needs for this user: their library (every status,
+    favourites, liked picks) and their ``k`` best candidates, ungrouped, under ``filters``
+    less any airing-status filter (statuses are learned from the very fetch these ids feed:
+    :meth:`animerec_tui.core.services.Core.ensure_relations`). Raises what
+    :func:`recommend` raises."""
+    loose = replace(filters, statuses=()) if filters is not None else None
+    top = recommend(
+        cache,
+        settings,
+        user_id,
+        n=k,
+        filters=loose,
+        all_entries=True,
+        include_adult=include_adult,
+        model=model,
+    )
+    ent, fav = cache.user_interactions(user_id)
+    library = [str(int(a)) for a in [*ent[:, 0].tolist(), *fav.tolist()]]
+    picks = [p.anime_id for p in liked(cache, user_id)]
+    return list(dict.fromkeys([*library, *picks, *(r.anime_id for r in top)]))
+
+
 POPULAR_INSTEAD = "showing the most popular anime instead (no 'because')"
+"""How a popularity-fallback notice ends (the empty library has its own,
+:data:`.pipeline.EMPTY_NOTICE`)."""
 
 
 def _popularity(cache: Cache, loaded: LoadedModel) -> np.ndarray:
@@ -451,7 +598,7 @@ def _popularity(cache: Cache, loaded: LoadedModel) -> np.ndarray:
 
 
 def _nothing_to_go_on(
-    loaded: LoadedModel, lib: Any, user_id: str, popularity: np.ndarray
+    loaded: LoadedModel, who: pipeline.Listener, user_id: str, popularity: np.ndarray
 ) -> str | None:
     """Why the model cannot personalise for this user (one line, no user named: callers
     prefix it), or None when it can.
@@ -460,9 +607,10 @@ def _nothing_to_go_on(
     the same anime: a user whose anime nobody else has (this season's shows) would otherwise
     get near-zero scores in catalogue order, each "because you watched" those shows.
     """
-    if lib.empty:
-        return f"the library is empty: {POPULAR_INSTEAD}"
-    cols = lib.row.indices
+    lib = who.library
+    if who.empty:
+        return pipeline.EMPTY_NOTICE
+    cols = who.row.indices
     own = 1.0 if user_id in loaded.user_index else 0.0  # their own entry is in the count
     if cols.size == 0 and np.isin(lib.anime_ids, loaded.anime_ids).any():
         return f"every entry of the library has strength 0 under [weights]: {POPULAR_INSTEAD}"
@@ -550,6 +698,7 @@ __all__ = [
     "TrainResult",
     "effective_params",
     "evaluate",
+    "franchise_candidates",
     "load",
     "load_or_train",
     "recommend",
