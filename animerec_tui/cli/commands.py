@@ -9,16 +9,22 @@ from collections.abc import Callable
 
 from rich.progress import TaskID
 
-from animerec_tui.cli import model_commands
+from animerec_tui.cli import discovery_commands, model_commands
 from animerec_tui.cli.batch import Batch
 from animerec_tui.cli.render import (
+    KITSU_RATING,
+    YOUR_RATING,
     emit_json,
     inert,
+    kitsu_rating_cell,
     note,
     out,
     progress_bar,
+    status_cell,
+    subtype_cell,
     table,
     user_json,
+    your_rating_cell,
 )
 from animerec_tui.core.errors import AnimerecError
 from animerec_tui.core.progress import LibraryProgress
@@ -206,14 +212,15 @@ def _print_library(core: Core, args: argparse.Namespace, result: LibraryResult) 
     if result.offline and not lib.user.is_sample:
         note(f"offline: cached library as of {result.synced_at}")
     counts = count_statuses(lib.entries)
-    summary = ", ".join(f"{s.replace('_', ' ')} {counts[s]}" for s in STATUSES if s in counts)
+    summary = ", ".join(f"{status_cell(s)} {counts[s]}" for s in STATUSES if s in counts)
     rows = [
         (
-            e.status.replace("_", " "),
+            status_cell(e.status),
             _title(lib.anime, e.anime_id),
-            lib.anime[e.anime_id].subtype if e.anime_id in lib.anime else "",
+            subtype_cell(lib.anime.get(e.anime_id)),
             _progress(e.progress, lib.anime.get(e.anime_id)),
-            f"{e.rating_twenty / 2:g}/10" if e.rating_twenty else "",
+            your_rating_cell(e.rating_twenty),
+            kitsu_rating_cell(lib.anime.get(e.anime_id)),
             (e.updated_at or "")[:10],
         )
         for e in lib.entries
@@ -222,7 +229,15 @@ def _print_library(core: Core, args: argparse.Namespace, result: LibraryResult) 
         table(
             f"{lib.user.label} — {len(lib.entries)} entries ({summary}), "
             f"{len(lib.favorites)} favourites",
-            ["Status", "Title", "Type", ("Progress", "right"), ("Rating", "right"), "Updated"],
+            [
+                "Status",
+                "Title",
+                "Type",
+                ("Progress", "right"),
+                (YOUR_RATING, "right"),
+                (KITSU_RATING, "right"),
+                "Updated",
+            ],
             rows,
         )
     )
@@ -308,4 +323,5 @@ COMMANDS: dict[str, Callable[[Core, argparse.Namespace], int]] = {
     "fetch": cmd_fetch,
     "library": cmd_library,
     "stats": cmd_stats,
+    **discovery_commands.COMMANDS,
 }

@@ -264,7 +264,108 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add("stats", "The cached population: users, anime, entries, status mix, activity segments.")
+    _discovery_parsers(sub, common)
     return parser
+
+
+# -- similar, anime, hide, unhide, hidden: finding anime and "not interested" -----------------
+
+ANIME_HELP = (
+    "a Kitsu anime id, a slug or a title (any case; an ambiguous title exits 2 listing the "
+    "matches with their ids)"
+)
+
+
+def _discovery_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The parsers of ``similar``, ``anime``, ``hide``, ``unhide`` and ``hidden``, each with
+    examples in its ``--help``."""
+
+    def add(name: str, help_text: str, examples: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog="examples:\n" + examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common],
+        )
+        return parser
+
+    p = add(
+        "similar",
+        "Anime most like ANIME: nearest by the model's item factors (cosine), each franchise "
+        "once, the anime's own franchise listed apart, adult titles never shown.",
+        "  animerec similar 1376                  by Kitsu id\n"
+        "  animerec similar death-note -n 20      by slug, 20 rows\n"
+        '  animerec similar "Cowboy Bebop" --type movie --year 2000-\n'
+        "  animerec similar naruto --json         one JSON object\n",
+    )
+    p.add_argument("anime", metavar="ANIME", help=ANIME_HELP)
+    p.add_argument("-n", type=_positive, default=10, metavar="N", help="how many (default 10)")
+    p.add_argument(
+        "--type",
+        dest="subtypes",
+        action="append",
+        metavar="TYPE",
+        help="only this type (TV, movie, OVA, ONA, special, music); repeatable",
+    )
+    p.add_argument(
+        "--genre", dest="genres", action="append", metavar="G", help="must have G; repeatable"
+    )
+    p.add_argument(
+        "--exclude-genre",
+        dest="exclude_genres",
+        action="append",
+        metavar="G",
+        help="must not have G; repeatable",
+    )
+    p.add_argument("--year", metavar="FROM-TO", help="start year range (2000-2010, 2000-, -1999)")
+    p.add_argument("--episodes", metavar="FROM-TO", help="episode count range (e.g. 1-13)")
+    p.add_argument(
+        "--status",
+        dest="statuses",
+        action="append",
+        metavar="S",
+        help="airing status (current, finished, upcoming, unreleased, tba); repeatable",
+    )
+
+    p = add(
+        "anime",
+        "Find anime by title: the cache first, then Kitsu's title search when online "
+        "(what Kitsu finds is cached). Offline, only cached anime are shown.",
+        '  animerec anime "cowboy bebop"\n  animerec anime fate --json\n',
+    )
+    p.add_argument("query", metavar="QUERY", help="words of a title, a slug or a Kitsu id")
+
+    p = add(
+        "hide",
+        "Not interested: never recommend these anime to USER again. A bad ANIME never stops "
+        "the others (one error line each; exit 2 if any was bad).",
+        "  animerec hide alice 1376 death-note\n"
+        '  animerec hide alice "Code Geass" --franchise     every season and film too\n',
+    )
+    p.add_argument("user", metavar="USER")
+    p.add_argument("anime", nargs="+", metavar="ANIME", help=ANIME_HELP)
+    p.add_argument(
+        "--franchise",
+        action="store_true",
+        help="hide each anime's whole franchise too (sequels, prequels, side stories)",
+    )
+
+    p = add(
+        "unhide",
+        "Recommend these anime to USER again (undo 'hide'; a bad ANIME never stops the others).",
+        "  animerec unhide alice 1376\n",
+    )
+    p.add_argument("user", metavar="USER")
+    p.add_argument("anime", nargs="+", metavar="ANIME", help=ANIME_HELP)
+
+    p = add(
+        "hidden",
+        "The anime USER has hidden ('not interested'), most recent first, with when.",
+        "  animerec hidden alice\n  animerec hidden alice --json\n",
+    )
+    p.add_argument("user", metavar="USER")
 
 
 NUMERICAL = ("LinAlgError", "ModelFitError", "FloatingPointError")

@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from animerec_tui.core.records import User
+from animerec_tui.core.records import Anime, User
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -56,6 +56,39 @@ def emit_json(obj: dict[str, Any]) -> None:
 
 def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "name": user.name, "slug": user.slug, "sample": user.is_sample}
+
+
+KITSU_RATING = "Kitsu rating"
+"""Column label of Kitsu's community rating (``averageRating``, a percentage)."""
+YOUR_RATING = "Your rating"
+"""Column label of the user's own rating (``ratingTwenty``, shown out of 10)."""
+
+
+def subtype_cell(anime: Anime | None) -> str:
+    """An anime's type as every table spells it (``movie`` -> ``Movie``: the one vocabulary
+    of :mod:`animerec_tui.core.recommend.filters`); ``""`` when unknown."""
+    from animerec_tui.core.recommend.filters import subtype_label  # numpy: only when drawn
+
+    return subtype_label(anime.subtype) if anime is not None else ""
+
+
+def status_cell(status: str | None) -> str:
+    """A library status as every table spells it (``on_hold`` -> ``On hold``)."""
+    from animerec_tui.core.recommend.filters import library_label
+
+    return library_label(status)
+
+
+def kitsu_rating_cell(anime: Anime | None) -> str:
+    """Kitsu's community rating as Kitsu shows it (``82.31`` -> ``82%``); ``""`` when none."""
+    if anime is None or anime.average_rating is None:
+        return ""
+    return f"{anime.average_rating:.0f}%"
+
+
+def your_rating_cell(rating_twenty: int | None) -> str:
+    """The user's own rating out of 10 (``ratingTwenty`` 17 -> ``8.5/10``); ``""`` unrated."""
+    return f"{rating_twenty / 2:g}/10" if rating_twenty else ""
 
 
 def table(

@@ -289,6 +289,30 @@ class Core:
         out.cached, out.offline, out.note = cached_ids, offline, note
         return out
 
+    async def find_anime(self, query: str) -> Anime:
+        """The one anime ANIME ``query`` names (Kitsu id, slug or title): the cache first
+        (:func:`~animerec_tui.core.catalogue.resolve_anime`); when nothing cached matches and
+        Kitsu may be asked, an id is described from Kitsu (``filter[id]``) and a slug or title
+        searched (:meth:`search_anime`), both cached, then resolved again.
+
+        Raises BadInput (exit 2): AnimeNotFound, AmbiguousAnime (listing the matches with
+        their ids), or a blank query. Kitsu being down is not an error here: the cache's
+        answer stands.
+        """
+        from animerec_tui.core.catalogue import AnimeNotFound, resolve_anime
+
+        try:
+            return resolve_anime(self.cache, query)
+        except AnimeNotFound:
+            if not self.connectivity.may_ask():
+                raise
+        q = query.strip()
+        if q.isascii() and q.isdigit():
+            await self.describe([q])
+        else:
+            await self.search_anime(q)
+        return resolve_anime(self.cache, query)
+
     # -- libraries ---------------------------------------------------------------------------
 
     async def fetch(

@@ -26,7 +26,7 @@ recommendations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -213,6 +213,22 @@ def similar(
     return Similar(anime=anime, rows=rows, franchise=own_members, notice=notice)
 
 
+def refreshed(result: Similar, cache: Cache, n: int, language: str = "canonical") -> Similar:
+    """``result`` with its rows' anime re-read from the cache (after :meth:`Core.describe`
+    described them) and titled in ``language``; rows whose anime Kitsu turned out to hide
+    (withheld: adult) are dropped, the rest ranked 1..``n`` again. Ask :func:`similar` for a
+    few more than ``n`` so that dropped rows leave no gap."""
+    records = cache.get_anime(r.anime_id for r in result.rows)
+    rows: list[SimilarRow] = []
+    for row in result.rows:
+        record = records.get(row.anime_id, row.anime)
+        if record is not None and record.adult:
+            continue
+        title = record.title_in(language) if record is not None else row.title
+        rows.append(replace(row, rank=len(rows) + 1, title=title, anime=record))
+    return replace(result, rows=rows[:n])
+
+
 def _passes(cache: Cache, loaded: LoadedModel, filters: RecommendFilters) -> np.ndarray:
     """``filters`` over the model's columns (True: may be shown)."""
     ids = [str(int(a)) for a in loaded.anime_ids]
@@ -253,6 +269,7 @@ __all__ = [
     "SimilarRow",
     "cosine_to",
     "item_vectors",
+    "refreshed",
     "resolve_anime",
     "similar",
 ]
