@@ -101,7 +101,9 @@ class RecommendationsReady(Message):
     """The shown top list, why it is not personal (``notice``, None when it is), the
     user's planned anime ids and what the model learned from; the "continue" list (later
     entries of franchises the user started), why franchises are not grouped
-    (``relations_notice``), and the titles of every anime a row names (``names``, by id)."""
+    (``relations_notice``), the titles of every anime a row names (``names``, by id), whether
+    the list is the popularity fallback (``notice`` then says why; otherwise a ``notice`` is
+    about a tiny library) and what a filter could not check (``filters_notice``)."""
 
     recs: list[Recommendation]
     notice: str | None
@@ -110,6 +112,8 @@ class RecommendationsReady(Message):
     continued: list[Recommendation] = field(default_factory=list)
     relations_notice: str | None = None
     names: dict[str, str] = field(default_factory=dict)
+    fallback: bool = False
+    filters_notice: str | None = None
 
 
 @dataclass
@@ -130,7 +134,7 @@ class AnimeFound(Message):
 
 @dataclass
 class PicksSaved(Message):
-    """The user's liked picks after a change (in the order they were liked)."""
+    """The user's liked picks after a change (most recently liked first)."""
 
     liked: list[Anime]
 

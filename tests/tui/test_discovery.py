@@ -322,6 +322,7 @@ async def test_empty_library_is_honest_then_starts_from_liked_picks(
         found = app.screen.query_one("#picks-results", DataTable)
         await wait_until(pilot, lambda: found.row_count > 0, what="anime search")
         assert cell_texts(found, "title")[0] == "Cowboy Bebop"
+        await wait_until(pilot, lambda: app.focused is found, what="the results focused")
         await pilot.press("enter")  # like the highlighted one
         await wait_until(pilot, lambda: "liked" in cell_texts(found, "liked"), what="liked")
         assert "Liked: Cowboy Bebop" in str(app.screen.query_one("#picks-liked", Static).render())

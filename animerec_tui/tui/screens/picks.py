@@ -34,7 +34,7 @@ def _liked_anime(session: Session, user: User) -> list[Anime]:
     """The user's liked picks as anime records (an id the cache does not describe: by id)."""
     from animerec_tui.core.cache.picks import liked
 
-    ids = [str(a) for a in liked(session.core.cache, user.id)]
+    ids = [pick.anime_id for pick in liked(session.core.cache, user.id)]
     known = session.core.cache.get_anime(ids)
     return [known.get(a) or Anime(id=a, title=f"anime {a}") for a in ids]
 

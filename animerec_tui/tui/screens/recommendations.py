@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -183,6 +183,10 @@ class RecommendationsScreen(AnimerecScreen):
         """Later entries of franchises the user has started (their own table)."""
         self.relations_notice: str | None = None
         """Why franchises are not grouped (no relation data), or None."""
+        self.fallback = False
+        """Whether the list is the popularity fallback (``notice`` says why)."""
+        self.filters_notice: str | None = None
+        """What a filter could not check (anime whose airing status is unknown), or None."""
         self.names: dict[str, str] = {}
         """Titles of the anime the rows name (franchise-mates), by id."""
         self.by_id: dict[str, Recommendation] = {}
@@ -281,6 +285,8 @@ class RecommendationsScreen(AnimerecScreen):
                 continued=continued,
                 relations_notice=ranked.relations_notice,
                 names=names_of(cache, [*recs, *continued], settings.display.title_language),
+                fallback=ranked.fallback is not None,
+                filters_notice=ranked.filters_notice,
             )
         )
 
@@ -295,6 +301,7 @@ class RecommendationsScreen(AnimerecScreen):
         self.recs, self.notice = message.recs, message.notice
         self.planned, self.origin = message.planned, message.origin
         self.continued, self.relations_notice = message.continued, message.relations_notice
+        self.fallback, self.filters_notice = message.fallback, message.filters_notice
         self.names = message.names
         self.by_id = {str(r.anime_id): r for r in [*self.recs, *self.continued]}
         self._render_rows()
@@ -357,8 +364,10 @@ class RecommendationsScreen(AnimerecScreen):
                 )
         for node in (table, self.query_one("#continue-title")):
             node.display = bool(self.continued)
-        self.query_one("#recs-notice", Label).update(clean(self.relations_notice or ""))
-        self.query_one("#recs-notice").display = bool(self.relations_notice)
+        tiny = None if self.fallback else self.notice  # the fallback's is in the status line
+        lines = [line for line in (tiny, self.relations_notice, self.filters_notice) if line]
+        self.query_one("#recs-notice", Label).update(clean("\n".join(lines)))
+        self.query_one("#recs-notice").display = bool(lines)
 
     def _update_status(self, shown: int) -> None:
         arrow = "↓" if self.sort_reverse else "↑"
@@ -374,7 +383,7 @@ class RecommendationsScreen(AnimerecScreen):
             parts.append("model is stale (F3 retrains)")
         if self.session.link.offline:
             parts.append("offline")
-        if self.notice:  # why: in the detail pane
+        if self.fallback:  # why: in the detail pane
             parts.insert(0, "Not personal: the most popular anime")
         self.query_one("#recs-status", Label).update(" · ".join(parts))
         self._update_origin()
@@ -408,7 +417,14 @@ class RecommendationsScreen(AnimerecScreen):
 
     @on(DataTable.RowHighlighted)
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(str(event.row_key.value) if event.row_key else None)
+        """The detail pane follows the table in use (the "continue" one only once focused)."""
+        if event.data_table.id == "recs" or event.data_table.has_focus:
+            self._show_detail(str(event.row_key.value) if event.row_key else None)
+
+    @on(events.DescendantFocus)
+    def table_focused(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, DataTable):
+            self._show_detail(highlighted_key(event.widget))
 
     def _show_detail(self, anime_id: str | None) -> None:
         detail = self.query_one("#detail", Static)
@@ -450,10 +466,9 @@ class RecommendationsScreen(AnimerecScreen):
         if mates:
             out.append("\nSame franchise: ", style="bold")
             out.append(clean("; ".join(mates)))
-        notice = self.notice
-        if notice:  # the popularity fallback: nothing the user watched explains it
+        if self.fallback:  # the popularity fallback: nothing the user watched explains it
             out.append("\n\nWhy: ", style="bold")
-            out.append(clean(f"not personal: {notice}"))
+            out.append(clean(f"not personal: {self.notice}"))
             out.append("\n" + clean(NO_REASON), style="dim")
         elif rec.because:
             out.append("\n\nBecause you watched: ", style="bold")
