@@ -289,9 +289,21 @@ async def test_x_hides_the_row_for_good_and_reranks_at_once(
         expected = service.recommend(core.cache, core.settings, user.id, n=20, model=model)
         assert after == [r.anime_id for r in expected]  # the core's re-ranked list, refilled
         assert [h.anime_id for h in hidden(core.cache, user.id)] == [before[2]]
+        title = core.cache.get_anime([before[2]])[before[2]].display_title
+        assert f"not interested: {title} (u takes it back)" in _status(app)
         await pilot.press("escape")
         recs = await _open_recommendations(app, pilot, user)  # stored: never again
-        assert before[2] not in _ids(recs)
+        assert _ids(recs) == after
+
+        recs.move_cursor(row=0)
+        await pilot.press("x")
+        await _relisted(pilot, recs, after)
+        assert len(hidden(core.cache, user.id)) == 2
+        fewer = _ids(recs)
+        await pilot.press("u")  # takes back the last one of this screen
+        await _relisted(pilot, recs, fewer)
+        assert _ids(recs) == after
+        assert [h.anime_id for h in hidden(core.cache, user.id)] == [before[2]]
 
 
 # -- empty library, liked picks --------------------------------------------------------------

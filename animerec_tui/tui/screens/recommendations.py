@@ -138,6 +138,14 @@ class RecommendationsScreen(AnimerecScreen):
             tooltip="Never recommend the highlighted anime to this user again",
         ),
         Binding(
+            "u",
+            "undo_hide",
+            "Undo not interested",
+            id="recs-unhide",
+            show=False,
+            tooltip="Take back the last 'not interested' (recommend it again)",
+        ),
+        Binding(
             "l",
             "similar",
             "Like this",
@@ -189,6 +197,8 @@ class RecommendationsScreen(AnimerecScreen):
         """What a filter could not check (anime whose airing status is unknown), or None."""
         self.names: dict[str, str] = {}
         """Titles of the anime the rows name (franchise-mates), by id."""
+        self.hidden_here: list[tuple[str, str]] = []
+        """(anime id, title) marked "not interested" on this screen, oldest first (``u``)."""
         self.by_id: dict[str, Recommendation] = {}
         self.planned: set[str] = set()
         self.origin: Provenance | None = None
@@ -235,20 +245,23 @@ class RecommendationsScreen(AnimerecScreen):
     # -- data --------------------------------------------------------------------------------
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
-    def compute(self, hide: str | None = None) -> None:
-        """Recommend and deliver :class:`RecommendationsReady`. ``hide``: first store that
-        anime as "not interested" for the user (the re-rank after ``x``, kept light: the
-        planned ids and the model's provenance cannot have changed, so they are reused)."""
+    def compute(self, hide: str | None = None, unhide: str | None = None) -> None:
+        """Recommend and deliver :class:`RecommendationsReady`. ``hide`` / ``unhide``: first
+        store that anime as "not interested" for the user, or take it back (the re-rank after
+        ``x`` / ``u``, kept light: the planned ids and the model's provenance cannot have
+        changed, so they are reused)."""
+        from animerec_tui.core.cache import hidden
         from animerec_tui.core.describe import shown_top
         from animerec_tui.core.population.provenance import provenance
         from animerec_tui.core.recommend import service
 
         cache, settings = self.core.cache, self.core.settings
+        light = hide is not None or unhide is not None
         if hide is not None:
-            from animerec_tui.core.cache.hidden import hide as not_interested
-
-            not_interested(cache, self.user.id, [hide])
-        else:
+            hidden.hide(cache, self.user.id, [hide])
+        if unhide is not None:
+            hidden.unhide(cache, self.user.id, [unhide])
+        if not light:
             self.model.refresh_stale(cache)  # the cache may have changed since it was loaded
         last: list[Recommendations] = []
 
@@ -269,7 +282,7 @@ class RecommendationsScreen(AnimerecScreen):
         recs = shown_top(top, cache, self.n, settings.display.title_language)
         ranked = last[0]
         planned, origin = self.planned, self.origin
-        if hide is None or origin is None:
+        if not light or origin is None:
             library = cache.library(self.user.id)
             planned = (
                 {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
@@ -379,6 +392,8 @@ class RecommendationsScreen(AnimerecScreen):
             f"sort: {COLUMNS[self.sort_column][0]} {arrow}",
             "planned hidden" if self.hide_planned else "planned shown",
         ]
+        if self.hidden_here:
+            parts.append(f"not interested: {clean(self.hidden_here[-1][1])} (u takes it back)")
         if self.model.stale:
             parts.append("model is stale (F3 retrains)")
         if self.session.link.offline:
@@ -541,13 +556,22 @@ class RecommendationsScreen(AnimerecScreen):
         self.compute()
 
     def action_hide(self) -> None:
-        """Not interested: stored for the user, and the rest re-ranked at once."""
+        """Not interested: stored for the user, and the rest re-ranked at once (said in the
+        status line: a toast would cost the re-rank tens of milliseconds)."""
         anime_id = self.focused_id()
         rec = self.by_id.get(anime_id) if anime_id else None
         if rec is None:
             return
-        self.notify(clean(f"Not interested: {rec.title} (never recommended again)"), timeout=2)
+        self.hidden_here.append((rec.anime_id, rec.title))
         self.compute(hide=rec.anime_id)
+
+    def action_undo_hide(self) -> None:
+        """Take back the last "not interested" of this screen."""
+        if not self.hidden_here:
+            self.notify("Nothing hidden here to take back.", timeout=2)
+            return
+        anime_id, _ = self.hidden_here.pop()
+        self.compute(unhide=anime_id)
 
     def action_similar(self) -> None:
         open_similar(self, self.focused_id())
