@@ -56,13 +56,14 @@ class FilterPanel(ModalScreen["RecommendFilters | None"]):
         width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; padding: 0 1; background: $surface;
     }
-    FilterPanel .filter-row { height: 1; margin-bottom: 1; }
+    FilterPanel .filter-row { height: 1; }
     FilterPanel .filter-row > Label { width: 13; }
     FilterPanel .filter-row > Input { width: 1fr; }
     FilterPanel Input.-refused { color: $error; text-style: bold; }
     FilterPanel #filter-lists { height: auto; }
     FilterPanel SelectionList { width: 1fr; height: auto; max-height: 8; }
     FilterPanel .hint { color: $text-muted; margin-bottom: 1; }
+    FilterPanel #filter-lists { margin-top: 1; }
     FilterPanel #filter-error { color: $error; height: auto; width: 100%; }
     FilterPanel #filter-buttons { height: 1; margin-top: 1; }
     FilterPanel #filter-buttons > Button { margin-right: 2; }

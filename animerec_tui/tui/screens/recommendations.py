@@ -20,7 +20,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import Collapsible, DataTable, Footer, Header, Label, Static
 
 from animerec_tui.core.records import User
 from animerec_tui.tui.messages import (
@@ -55,6 +55,10 @@ TYPES: tuple[str | None, ...] = (None, "TV", "movie", "OVA", "ONA", "special", "
 """What ``t`` steps through (Kitsu's subtypes; None: every type); the filter panel (``f``)
 picks several at once."""
 PAGE = 20
+CONTINUE_TITLE = "Continue: the next entries of franchises you started"
+TALL = 32
+"""Terminal rows from which the "continue" table opens unfolded (below: one line, enter
+on it unfolds it), so the recommendations keep their rows at 80x24."""
 
 # column key -> (label, width, sort key over a Recommendation)
 COLUMNS: dict[str, tuple[str, int | None]] = {
@@ -96,7 +100,9 @@ class RecommendationsScreen(AnimerecScreen):
     #recs-origin { width: 100%; height: auto; padding: 0 1; color: $text-muted; }
     #recs-origin.-sample-only { color: $warning; }
     #recs-notice { width: 100%; height: auto; padding: 0 1; color: $warning; }
-    #continue-title { width: 100%; height: 1; padding: 0 1; text-style: bold; }
+    #recs { min-height: 4; }
+    #continue-box { height: auto; padding: 0; border: none; }
+    #continue-box Contents { padding: 0; }
     #continue { height: auto; max-height: 6; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -211,8 +217,8 @@ class RecommendationsScreen(AnimerecScreen):
         yield Label("", id="recs-origin")
         yield Label("", id="recs-notice")
         yield DataTable(id="recs", cursor_type="row", zebra_stripes=True)
-        yield Label("Continue: the next entries of franchises you started", id="continue-title")
-        yield DataTable(id="continue", cursor_type="row")
+        with Collapsible(title=CONTINUE_TITLE, id="continue-box"):
+            yield DataTable(id="continue", cursor_type="row")
         with VerticalScroll(id="detail-pane"):
             yield Static("", id="detail")
         yield Footer(compact=True)
@@ -225,6 +231,7 @@ class RecommendationsScreen(AnimerecScreen):
             table.add_column(
                 Text(label, justify="right" if right else "left"), key=key, width=width
             )
+        self.query_one("#continue-box").display = False  # until a started franchise goes on
         later = self.query_one("#continue", DataTable)
         for key in ("title", "type", "episodes", "because"):
             label, width = COLUMNS[key]
@@ -236,6 +243,13 @@ class RecommendationsScreen(AnimerecScreen):
                 severity="warning",
             )
         self.compute()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer picking titles where the model has little to go on (an empty or tiny
+        library: the core's notice says so), not in the footer elsewhere."""
+        if action == "picks":
+            return bool(self.fallback or self.notice)
+        return True
 
     def use_model(self, model: LoadedModel) -> None:
         """A model was just trained (F3): recommend with it."""
@@ -319,6 +333,7 @@ class RecommendationsScreen(AnimerecScreen):
         self.by_id = {str(r.anime_id): r for r in [*self.recs, *self.continued]}
         self._render_rows()
         self._render_continued()
+        self.refresh_bindings()  # "pick titles" is offered for an empty or tiny library
         if not self.session.link.offline:
             self.describe()
 
@@ -375,8 +390,11 @@ class RecommendationsScreen(AnimerecScreen):
                     inert("; ".join(mates), "dim"),
                     key=str(rec.anime_id),
                 )
-        for node in (table, self.query_one("#continue-title")):
-            node.display = bool(self.continued)
+        box = self.query_one("#continue-box", Collapsible)
+        if self.continued and not box.display:  # first shown: folded on a short terminal
+            box.collapsed = self.app.size.height < TALL
+        box.display = bool(self.continued)
+        box.title = f"{CONTINUE_TITLE} ({len(self.continued)})"
         tiny = None if self.fallback else self.notice  # the fallback's is in the status line
         lines = [line for line in (tiny, self.relations_notice, self.filters_notice) if line]
         self.query_one("#recs-notice", Label).update(clean("\n".join(lines)))
