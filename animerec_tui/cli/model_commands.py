@@ -371,6 +371,10 @@ def cmd_evaluate(core: Core, args: argparse.Namespace) -> int:
                 f"(95% paired bootstrap over users: {g['low']:+.4f} to {g['high']:+.4f})"
             )
         )
+    if report.grouping is not None:
+        out.print(inert(report.grouping.line(k)))
+    else:
+        out.print(inert("no relation data: recall with franchises grouped not measured"))
     out.print(inert(data["protocol"]), style="dim")
     return 0
 

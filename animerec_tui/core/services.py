@@ -508,6 +508,7 @@ class Core:
                             self.cache, {a: s for a, s in got.statuses.items() if a not in adult}
                         )
                         fetched += len(got.fetched)
+                        await self._learn_statuses(client, ask)
                         wanted = sorted(
                             {r.destination_id for r in mine if r.role in FRANCHISE_ROLES},
                             key=int,
@@ -519,6 +520,19 @@ class Core:
             return fetched  # a Kitsu answer we cannot use: those stay unknown
         self.connectivity.answered()
         return fetched
+
+    async def _learn_statuses(self, client: KitsuClient, ids: list[str]) -> None:
+        """Describe those of ``ids`` whose airing status is still unknown (an anime with no
+        relationships is in no relations page): status and categories for the filters."""
+        from animerec_tui.core.cache.airing import airing_statuses, save_airing_statuses
+
+        known = airing_statuses(self.cache, ids)
+        unknown = [a for a in ids if known.get(a) is None]
+        if not unknown:
+            return
+        got = await client.describe_anime(unknown)
+        self.cache.describe_anime(got.anime, described_at=utc_now())
+        save_airing_statuses(self.cache, got.statuses)
 
     async def library(self, query: str) -> LibraryResult:
         """A user's cached library, fetched first when online and not cached.

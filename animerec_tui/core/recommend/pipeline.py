@@ -9,7 +9,7 @@ stays well under 100 ms on the bundled sample.
 
 from __future__ import annotations
 
-import json
+import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
@@ -19,9 +19,15 @@ import scipy.sparse as sp
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.cache.airing import airing_statuses
+from animerec_tui.core.cache.catalogue import (
+    fetched_sources,
+    known_genres,
+    relations_version,
+    start_dates,
+)
 from animerec_tui.core.cache.hidden import hidden
 from animerec_tui.core.cache.picks import liked
-from animerec_tui.core.cache.relations import connected_relations, relations_known
+from animerec_tui.core.cache.relations import load_relations
 from animerec_tui.core.errors import BadInput
 from animerec_tui.core.kitsu.relations import FRANCHISE_ROLES
 from animerec_tui.core.recommend.filters import RecommendFilters, _fold, catalogue_mask
@@ -170,46 +176,47 @@ def filter_mask(
     return mask, UNKNOWN_NOTICE.format(n=f"{left_out:,}", what=what)
 
 
-def anime_version(cache: Cache) -> tuple[int, int]:
-    """(anime with a known airing status, anime Kitsu described): changes whenever what
-    the filters read about the catalogue may have changed, so memoised masks are rebuilt."""
-    row = cache.query("SELECT COUNT(status), COUNT(described_at) FROM anime")[0]
-    return int(row[0]), int(row[1])
-
-
 def _flags(values: Iterable[bool]) -> np.ndarray:
     return np.fromiter(values, dtype=bool)
 
 
-def franchises_for(cache: Cache, ids: Collection[str]) -> Franchises:
-    """Franchises reachable from ``ids`` (Kitsu ids) through the cached relations;
-    ``known`` is False when none of ``ids`` ever had its relations fetched."""
-    known = relations_known(cache, ids)
-    if not known:
-        return build_franchises([], {}, known=False)
-    edges = connected_relations(cache, ids, FRANCHISE_ROLES)
+_franchise_lock = threading.Lock()
+_franchise_memo: dict[str, tuple[tuple[int, int, str], Franchises, frozenset[str]]] = {}
+
+
+def _all_franchises(cache: Cache) -> tuple[Franchises, frozenset[str]]:
+    """Every franchise of the cached relations and the ids whose relations were fetched,
+    memoised per cache until relations are saved (:func:`.catalogue.relations_version`):
+    the re-rank after a hide must not rebuild the graph."""
+    version = relations_version(cache)
+    with _franchise_lock:
+        hit = _franchise_memo.get(cache.cache_id)
+    if hit is not None and hit[0] == version:
+        return hit[1], hit[2]
+    edges = [r for r in load_relations(cache) if r.role in FRANCHISE_ROLES]
     members = {e.source_id for e in edges} | {e.destination_id for e in edges}
-    dates = {a: rec.start_date for a, rec in cache.get_anime(members).items()}
-    return build_franchises(edges, dates, known=True)
+    built = build_franchises(edges, start_dates(cache, members), known=True)
+    fetched = frozenset(fetched_sources(cache))
+    with _franchise_lock:
+        _franchise_memo[cache.cache_id] = (version, built, fetched)
+    return built, fetched
+
+
+def franchises_for(cache: Cache, ids: Collection[str]) -> Franchises:
+    """The cached franchises, for ranking ``ids`` (Kitsu ids); ``known`` is False when none
+    of ``ids`` ever had its relations fetched (say so, do not group)."""
+    built, fetched = _all_franchises(cache)
+    if fetched.isdisjoint(ids):
+        return build_franchises([], {}, known=False)
+    return built
 
 
 def hidden_franchise_ids(cache: Cache, ids: Collection[str]) -> set[str]:
     """Every member of the franchises of ``ids`` (the anime hidden "with their franchise")."""
     if not ids:
         return set()
-    edges = connected_relations(cache, ids, FRANCHISE_ROLES)
-    return set(ids) | {e.source_id for e in edges} | {e.destination_id for e in edges}
-
-
-def known_genres(cache: Cache) -> dict[str, str]:
-    """Every genre/category the cached anime have: case-folded -> as spelled (the first
-    spelling met), for checking ``--genre`` values against what exists."""
-    found: dict[str, str] = {}
-    for (raw,) in cache.query("SELECT DISTINCT genres FROM anime WHERE genres != '[]'"):
-        for g in json.loads(raw or "[]"):
-            if isinstance(g, str) and g.strip():
-                found.setdefault(_fold(g), g.strip())
-    return found
+    built, _ = _all_franchises(cache)
+    return {m for a in ids for m in built.of(a)}
 
 
 def check_genres(cache: Cache, filters: RecommendFilters) -> None:
@@ -219,10 +226,11 @@ def check_genres(cache: Cache, filters: RecommendFilters) -> None:
     asked += [("--exclude-genre", g) for g in filters.exclude_genres]
     if not asked:
         return
-    known = known_genres(cache)
+    spellings = known_genres(cache)
+    known = {_fold(g) for g in spellings}
     for option, g in asked:
         if _fold(g) not in known:
-            choices = ", ".join(sorted(known.values(), key=str.casefold)) or "none cached yet"
+            choices = ", ".join(dict.fromkeys(spellings)) or "none cached yet"
             raise BadInput(
                 f"{option} {g!r} is not a genre of any cached anime; choose from {choices}."
             )

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from animerec_tui.core.cache import Cache
+from animerec_tui.core.cache.catalogue import anime_version
 from animerec_tui.core.cache.picks import liked
 from animerec_tui.core.errors import AnimerecError, ModelError, NotCached
 from animerec_tui.core.progress import StepProgress
@@ -149,9 +150,9 @@ class LoadedModel:
     _filter_masks: dict[tuple[RecommendFilters, tuple[int, int]], _Mask] = field(
         default_factory=dict, repr=False
     )
-    """Per filter and :func:`.pipeline.anime_version`: its pass mask over the columns and its
-    notice (memoised: the app re-ranks with the same filter at once after
-    ``x``; Kitsu describing more anime makes a new key)."""
+    """Per filter and catalogue version (:mod:`animerec_tui.core.cache.catalogue`): its pass
+    mask over the columns and its notice (memoised: the app re-ranks with the same filter at
+    once after ``x``; Kitsu describing more anime makes a new key)."""
     retrained_because: str | None = None
     _fingerprint_checked: str = field(default="", repr=False)
 
@@ -386,9 +387,6 @@ def load_or_train(
 # -- recommending -------------------------------------------------------------------------------
 
 
-CANDIDATES = 300
-"""Ranked candidates grouped into franchises per list (at least 10 x n): enough for n
-discovery rows and n "continue" rows after franchise-mates collapse."""
 HOW_CONTINUE = "the next entry of a franchise you have started"
 
 
@@ -451,7 +449,7 @@ def recommend(
     if filters.subtypes:
         mask |= ~np.isin(loaded.subtype, [s.lower() for s in filters.subtypes])
     if not replace(filters, subtypes=()).empty:
-        key = (filters, pipeline.anime_version(cache))
+        key = (filters, anime_version(cache))
         if key not in loaded._filter_masks:
             loaded._filter_masks[key] = pipeline.filter_mask(cache, ids, filters)
         passes, filters_notice = loaded._filter_masks[key]
@@ -473,7 +471,8 @@ def recommend(
                 scores = popularity / max(len(loaded.user_index), 1)
                 scores[mask] = EXCLUDED
             ranking = rerank(scores, popularity, niche) if niche else scores
-            pool, _ = top_n(ranking, max(CANDIDATES, 10 * n), popularity)
+            # every candidate: a franchise's entry point may rank far below its best member
+            pool, _ = top_n(ranking, len(ranking), popularity)
             ranked = [(str(int(ids[c])), float(ranking[c])) for c in pool.tolist()]
             franchises = pipeline.franchises_for(cache, {a for a, _ in ranked} | who.seen)
             grouped = group(ranked, franchises, who.seen, n=n, all_entries=all_entries)
