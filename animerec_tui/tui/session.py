@@ -48,7 +48,7 @@ class Session:
     Evaluation screen on an unchanged cache is instant. ``filters``: what every list of
     recommendations or similar anime is narrowed to, for the whole session (None: nothing
     chosen; the core's filters module imports numpy, so start-up builds none). ``niche``: the
-    mainstream-to-niche dial, 0..1 (one of ``niche.NICHE_STEPS``). ``crawl_users`` /
+    mainstream-to-niche dial, 0..1 (one of ``niche.DIAL_STEPS``). ``crawl_users`` /
     ``evaluation_models``: options (None: the defaults). ``stale_warned``: the stale-model
     notice was shown (once).
     """

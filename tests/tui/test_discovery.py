@@ -240,7 +240,7 @@ async def test_niche_key_steps_through_the_dial_and_reranks(
     trained_dir: Path, open_core: Callable[[Settings], Core]
 ) -> None:
     from animerec_tui.core.recommend import service
-    from animerec_tui.core.recommend.niche import NICHE_STEPS
+    from animerec_tui.core.recommend.niche import DIAL_STEPS
 
     core = open_core(settings_for(trained_dir))
     user = _sample_user(core)
@@ -249,7 +249,7 @@ async def test_niche_key_steps_through_the_dial_and_reranks(
         recs = await _open_recommendations(app, pilot, user)
         assert "mainstream" in _status(app)
         mainstream = _ids(recs)
-        step = NICHE_STEPS[1]
+        step = DIAL_STEPS[1]
         await pilot.press("n")
         await _relisted(pilot, recs, mainstream)
         assert app.session.niche == step
@@ -258,9 +258,9 @@ async def test_niche_key_steps_through_the_dial_and_reranks(
             core.cache, core.settings, user.id, n=20, niche=step, model=app.session.model
         )
         assert _ids(recs) == [r.anime_id for r in expected]
-        for _ in NICHE_STEPS[1:]:  # past the last step: back to mainstream
+        for _ in DIAL_STEPS[1:]:  # past the last step: back to mainstream
             await pilot.press("n")
-        await wait_until(pilot, lambda: app.session.niche == NICHE_STEPS[0])
+        await wait_until(pilot, lambda: app.session.niche == DIAL_STEPS[0])
         await _relisted(pilot, recs, [r.anime_id for r in expected])
         assert "mainstream" in _status(app)
         assert _ids(recs) == mainstream

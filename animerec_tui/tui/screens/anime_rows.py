@@ -68,9 +68,9 @@ def type_label(anime: Anime | None) -> str:
 def steering(session: Session) -> tuple[RecommendFilters | None, float]:
     """The session's filters and the niche dial's next step (after the last: back to the
     first), as a :class:`~animerec_tui.tui.messages.Steer` carries them."""
-    from animerec_tui.core.recommend.niche import NICHE_STEPS
+    from animerec_tui.core.recommend.niche import DIAL_STEPS
 
-    steps = list(NICHE_STEPS)
+    steps = list(DIAL_STEPS)
     later = [step for step in steps if step > session.niche + 1e-9]
     return session.filters, later[0] if later else steps[0]
 
