@@ -123,6 +123,37 @@ async def test_similar_key_from_recommendations_and_library_and_back(
         await wait_for_screen(pilot, "library")
 
 
+async def test_similar_to_an_anime_the_model_does_not_know_says_why(
+    trained_dir: Path, open_core: Callable[[Settings], Core]
+) -> None:
+    from animerec_tui.core.records import Anime, LibraryEntry
+    from animerec_tui.tui.screens.library import LibraryScreen
+
+    core = open_core(settings_for(trained_dir))
+    user = User(id="4244", name="early")
+    brand_new = Anime(id="999999", title="A Show Nobody Listed Yet")
+    core.cache.save_library(
+        Library(
+            user, [LibraryEntry("4244", "999999", "current", id="e1")], [], {"999999": brand_new}
+        ),
+        synced_at="2026-01-01T00:00:00Z",
+    )
+    app = make_app(core)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(LibraryScreen(app.session, user))
+        entries = app.screen.query_one("#entries", DataTable)
+        await wait_until(pilot, lambda: entries.row_count == 1, what="library")
+        await pilot.press("l")
+        await wait_for_screen(pilot, "similar")
+        status = app.screen.query_one("#similar-status", Label)
+        await wait_until(pilot, lambda: "No similar anime" in str(status.render()), what="why")
+        assert "is not in the model" in str(status.render())
+        assert any("is not in the model" in m for m in app.messages("error"))
+        assert not any("bug" in t for _, t, _ in app.seen)
+        await pilot.press("escape")
+        await wait_for_screen(pilot, "library")
+
+
 # -- franchises --------------------------------------------------------------------------------
 
 

@@ -320,7 +320,7 @@ class RecommendationsScreen(AnimerecScreen):
     @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
     async def describe(self) -> None:
         """Describe from Kitsu the shown anime known only from the sample, then show them."""
-        if await self.core.describe(r.anime_id for r in self.recs):
+        if await self.core.describe(r.anime_id for r in [*self.recs, *self.continued]):
             self.compute()  # shows what Kitsu said, refilled if it hides some
 
     @on(RecommendationsReady)

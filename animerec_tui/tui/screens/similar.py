@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.worker import Worker, WorkerState
 
 from animerec_tui.tui.messages import SimilarReady, Steered
 from animerec_tui.tui.screens.anime_rows import (
@@ -151,6 +152,13 @@ class SimilarScreen(AnimerecScreen):
             table.move_cursor(row=0, animate=False)
         self._show_detail(highlighted_key(table))
         table.focus()
+
+    def worker_stopped(self, worker: Worker[None], state: WorkerState) -> None:
+        """The App's notification says why (not in the model, not cached); the status too."""
+        if state == WorkerState.ERROR:
+            self.query_one("#similar-status", Label).update(
+                clean(f"No similar anime: {worker.error}")
+            )
 
     @on(DataTable.RowHighlighted, "#similar")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
