@@ -409,14 +409,20 @@ class Grouping:
     users: int
     relations: int
     anime: int
+    popularity_grouped: float | None = None
+    """Popularity's recall@K grouped the same way (None when it was not evaluated)."""
 
     def line(self, k: int) -> str:
-        return (
+        text = (
             f"{self.model} with franchises grouped (relations known for {self.relations:,} of "
             f"{self.anime:,} anime): recall@{k} {self.recall_grouped:.4f} (discovery and "
             f"continue rows, {k} slots; discovery alone {self.recall_discovery:.4f}), "
             f"{self.recall_ungrouped:.4f} not grouped; coverage@{k} {self.coverage_grouped:.3f}"
         )
+        if self.popularity_grouped:
+            ratio = self.recall_grouped / self.popularity_grouped
+            text += f"; popularity grouped {self.popularity_grouped:.4f} ({ratio:.2f}x)"
+        return text
 
 
 def grouped_recall(
@@ -513,6 +519,10 @@ def evaluate(
         grouping = Grouping(
             models[0], g, discovery, plain, coverage, len(data.users), len(known), len(ids)
         )
+        if "popularity" in fitted and models[0] != "popularity":
+            grouping.popularity_grouped = grouped_recall(
+                fitted["popularity"], data, k, franchises, cancel=cancel
+            )[0]
     return EvaluationReport(
         k=k,
         protocol=protocol_text(seed),
