@@ -24,7 +24,7 @@ from animerec_tui.cli.render import (
     table,
     user_json,
 )
-from animerec_tui.core.errors import AnimerecError
+from animerec_tui.core.errors import AnimerecError, BadInput
 from animerec_tui.core.records import Anime, User
 from animerec_tui.core.services import Core
 
@@ -58,11 +58,12 @@ def _titles(core: Core, ids: list[str]) -> dict[str, str]:
 
 
 def cmd_similar(core: Core, args: argparse.Namespace) -> int:
+    filters = _filters(args)  # bad values exit 2 before any work
+    anime = asyncio.run(core.find_anime(args.anime))  # before loading the recommender
+
     from animerec_tui.cli.model_commands import _ensure_model
     from animerec_tui.core.recommend.similar import Similar, refreshed, similar
 
-    filters = _filters(args)  # bad values exit 2 before any work
-    anime = asyncio.run(core.find_anime(args.anime))
     loaded = _ensure_model(core, not args.json)
     if loaded.retrained_because:
         note(f"trained a new model ({loaded.retrained_because})")
@@ -156,6 +157,8 @@ def _details(anime: Anime | None) -> dict[str, Any]:
 
 
 def cmd_anime(core: Core, args: argparse.Namespace) -> int:
+    if not args.query.strip():
+        raise BadInput("No title given: animerec anime QUERY (words of a title, a slug or an id).")
     found = asyncio.run(core.search_anime(args.query))
     if args.json:
         emit_json(
