@@ -114,6 +114,8 @@ class RecommendationsReady(Message):
     names: dict[str, str] = field(default_factory=dict)
     fallback: bool = False
     filters_notice: str | None = None
+    relations_wanted: list[str] = field(default_factory=list)
+    """Kitsu ids whose relations grouping needs (library and best candidates), when online."""
 
 
 @dataclass

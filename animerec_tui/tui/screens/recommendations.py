@@ -303,6 +303,11 @@ class RecommendationsScreen(AnimerecScreen):
             )
             origin = provenance(cache, self.user.id)
         continued = list(ranked.continued)
+        wanted: list[str] = []
+        if not light and self.session.connectivity.may_ask():  # franchises: ask Kitsu next
+            wanted = service.franchise_candidates(
+                cache, settings, self.user.id, filters=self.session.filters, model=self.model
+            )
         self.deliver(
             RecommendationsReady(
                 recs,
@@ -314,6 +319,7 @@ class RecommendationsScreen(AnimerecScreen):
                 names=names_of(cache, [*recs, *continued], settings.display.title_language),
                 fallback=ranked.fallback is not None,
                 filters_notice=ranked.filters_notice,
+                relations_wanted=wanted,
             )
         )
 
@@ -322,6 +328,13 @@ class RecommendationsScreen(AnimerecScreen):
         """Describe from Kitsu the shown anime known only from the sample, then show them."""
         if await self.core.describe(r.anime_id for r in [*self.recs, *self.continued]):
             self.compute()  # shows what Kitsu said, refilled if it hides some
+
+    @work(group="relations", exclusive=True, exit_on_error=False, name="relations")
+    async def relate(self, wanted: list[str]) -> None:
+        """Fetch from Kitsu the relations grouping needs (never fetched ones only), then
+        list again grouped; nothing to fetch (all known, offline) lists nothing new."""
+        if await self.core.ensure_relations(wanted):
+            self.compute()
 
     @on(RecommendationsReady)
     def ready(self, message: RecommendationsReady) -> None:
@@ -336,6 +349,8 @@ class RecommendationsScreen(AnimerecScreen):
         self.refresh_bindings()  # "pick titles" is offered for an empty or tiny library
         if not self.session.link.offline:
             self.describe()
+            if message.relations_wanted:
+                self.relate(message.relations_wanted)
 
     # -- rendering ---------------------------------------------------------------------------
 
