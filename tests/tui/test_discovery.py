@@ -208,6 +208,40 @@ async def test_franchise_shown_once_later_entries_in_continue_and_no_data_notice
         assert f"Same franchise: {other_title}" in _detail(app)
 
 
+async def test_online_the_relations_are_fetched_and_the_list_grouped(
+    trained_dir: Path, open_core: Callable[[Settings], Core]
+) -> None:
+    from animerec_tui.core.cache.relations import relations_known
+    from animerec_tui.fakekitsu import Dataset, FakeKitsu
+    from animerec_tui.fakekitsu.dataset import add_demo_franchises, sample_catalogue
+
+    ds = Dataset(seed=9)
+    ds.add_catalogue(sample_catalogue(10_000))
+    for record in ds.anime.values():
+        record.update(ageRating="PG", nsfw=False)
+    add_demo_franchises(ds)
+    with FakeKitsu(ds) as kitsu:
+        core = open_core(settings_for(trained_dir, offline=False, api_url=kitsu.url))
+        user = _sample_user(core)
+        app = make_app(core)
+        async with app.run_test(size=SIZE) as pilot:
+            from animerec_tui.core.recommend import service
+            from animerec_tui.tui.screens.recommendations import RecommendationsScreen
+
+            model = service.load(core.cache, core.settings)
+            await app.push_screen(RecommendationsScreen(app.session, user, model))
+            recs = app.screen.query_one("#recs", DataTable)
+            await wait_until(pilot, lambda: recs.row_count > 0, what="recommendations")
+            notice = app.screen.query_one("#recs-notice", Label)
+            await wait_until(
+                pilot, lambda: "no franchise data" not in str(notice.render()), timeout=60
+            )
+            await wait_until(pilot, lambda: not any(w.is_running for w in app.workers))
+            await pilot.pause()
+            assert relations_known(core.cache, _ids(recs)) == set(_ids(recs))
+            assert not any("bug" in t for _, t, _ in app.seen)
+
+
 # -- filters -------------------------------------------------------------------------------------
 
 
