@@ -24,7 +24,14 @@ from animerec_tui.core.errors import AnimerecError, Cancelled, KitsuUnavailable
 from animerec_tui.core.records import User
 from animerec_tui.tui import flow
 from animerec_tui.tui.commands import APP_BINDINGS, binding_commands
-from animerec_tui.tui.messages import ConnectivityChanged, OpenUser, RefreshLibrary, WorkerFailed
+from animerec_tui.tui.messages import (
+    ConnectivityChanged,
+    OpenUser,
+    RefreshLibrary,
+    Steer,
+    Steered,
+    WorkerFailed,
+)
 from animerec_tui.tui.screens.search import SearchScreen
 from animerec_tui.tui.session import Link, Session
 from animerec_tui.tui.text import clean
@@ -155,6 +162,13 @@ class AnimerecApp(App[int]):
     @on(RefreshLibrary)
     def refresh_library(self, message: RefreshLibrary) -> None:
         flow.refresh_library(self, self.session, message.user)
+
+    @on(Steer)
+    def steer(self, message: Steer) -> None:
+        """Filters and niche chosen for the session: the screens shown list again."""
+        self.session.filters, self.session.niche = message.filters, message.niche
+        for screen in self.screen_stack:
+            screen.post_message(Steered())
 
     # -- navigation --------------------------------------------------------------------------
 

@@ -7,15 +7,15 @@
 * Result messages end a worker with the core's object (toolong's ``ScanComplete`` style); the
   screen that ran the worker handles them. Errors and cancellation come as
   ``Worker.StateChanged`` instead (:mod:`animerec_tui.tui.screens.base`).
-* Intent messages (``OpenUser``, ``RefreshLibrary``, ``ConnectivityChanged``, ``WorkerFailed``)
-  bubble from a screen to the App, which handles them with ``@on``.
+* Intent messages (``OpenUser``, ``RefreshLibrary``, ``ConnectivityChanged``, ``WorkerFailed``,
+  ``Steer``) bubble from a screen to the App, which handles them with ``@on``.
 
 Core result types are imported for type checking only (start-up stays free of numpy).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -23,14 +23,16 @@ from textual.worker import Worker
 
 from animerec_tui.core import progress
 from animerec_tui.core.connectivity import Connectivity, Status
-from animerec_tui.core.records import Library, User
+from animerec_tui.core.records import Anime, Library, User
 
 if TYPE_CHECKING:
     from animerec_tui.core.population.crawl import CrawlSummary
     from animerec_tui.core.population.provenance import Provenance
     from animerec_tui.core.population.stats import PopulationStats
     from animerec_tui.core.recommend.evaluate import EvaluationReport
+    from animerec_tui.core.recommend.filters import RecommendFilters
     from animerec_tui.core.recommend.service import LoadedModel, Recommendation, TrainResult
+    from animerec_tui.core.recommend.similar import Similar
     from animerec_tui.core.services import FetchResult, SearchResult
     from animerec_tui.core.settings import ModelParams
 
@@ -97,12 +99,46 @@ class LibraryLoaded(Message):
 @dataclass
 class RecommendationsReady(Message):
     """The shown top list, why it is not personal (``notice``, None when it is), the
-    user's planned anime ids and what the model learned from."""
+    user's planned anime ids and what the model learned from; the "continue" list (later
+    entries of franchises the user started), why franchises are not grouped
+    (``relations_notice``), the titles of every anime a row names (``names``, by id), whether
+    the list is the popularity fallback (``notice`` then says why; otherwise a ``notice`` is
+    about a tiny library) and what a filter could not check (``filters_notice``)."""
 
     recs: list[Recommendation]
     notice: str | None
     planned: set[str]
     origin: Provenance
+    continued: list[Recommendation] = field(default_factory=list)
+    relations_notice: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    fallback: bool = False
+    filters_notice: str | None = None
+    relations_wanted: list[str] = field(default_factory=list)
+    """Kitsu ids whose relations grouping needs (library and best candidates), when online."""
+
+
+@dataclass
+class SimilarReady(Message):
+    """The anime nearest one anime, and the titles of every anime a row names (by id)."""
+
+    result: Similar
+    names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AnimeFound(Message):
+    """Anime search results for the picks screen, and which of all anime the user likes."""
+
+    anime: list[Anime]
+    liked: list[Anime]
+
+
+@dataclass
+class PicksSaved(Message):
+    """The user's liked picks after a change (most recently liked first)."""
+
+    liked: list[Anime]
 
 
 @dataclass
@@ -173,6 +209,18 @@ class ConnectivityChanged(Message):
     def unreachable(cls, connectivity: Connectivity, note: str | None) -> ConnectivityChanged:
         """Kitsu failed (or was not asked): the cache is served."""
         return cls(connectivity.status(), True, note)
+
+
+@dataclass
+class Steer(Message):
+    """Recommend from now on with these filters (None: none) and this niche dial (0..1)."""
+
+    filters: RecommendFilters | None
+    niche: float
+
+
+class Steered(Message):
+    """App -> every screen shown: the session's filters or niche changed; list again."""
 
 
 @dataclass

@@ -4,7 +4,8 @@ The App builds one :class:`Session` and passes it to each screen's constructor (
 ``Main(API)`` style); screens read it and say what they want in messages
 (:mod:`animerec_tui.tui.messages`) that the App handles. Only the App changes ``model``,
 ``current_user`` and ``link``; a screen may note what it has already told the user
-(``stale_warned``) and cache what it computed (``evaluations``).
+(``stale_warned``) and cache what it computed (``evaluations``). The discovery choices
+(``filters``, ``niche``) are changed by the App too, on a :class:`~.messages.Steer` intent.
 
 Core types are imported for type checking only: the recommender (numpy, implicit) must stay out
 of the start-up imports.
@@ -20,16 +21,12 @@ from animerec_tui.core.records import User
 
 if TYPE_CHECKING:
     from animerec_tui.core.recommend.evaluate import EvaluationReport
+    from animerec_tui.core.recommend.filters import RecommendFilters
     from animerec_tui.core.recommend.service import LoadedModel
     from animerec_tui.core.services import Core
 
 CRAWL_USERS = 50
 """Users one crawl from the Population or Recommendations screen adds by default."""
-
-
-@dataclass(frozen=True)
-class ViewFilters:
-    """What the user chose to narrow every list to (the discovery work fills this in)."""
 
 
 @dataclass(frozen=True)
@@ -48,15 +45,20 @@ class Session:
     """The core, the loaded model, the current user and what screens share, for one run.
 
     ``evaluations``: evaluation reports by (cache fingerprint, K), so re-opening the
-    Evaluation screen on an unchanged cache is instant. ``crawl_users`` / ``evaluation_models``:
-    options (None: the defaults). ``stale_warned``: the stale-model notice was shown (once).
+    Evaluation screen on an unchanged cache is instant. ``filters``: what every list of
+    recommendations or similar anime is narrowed to, for the whole session (None: nothing
+    chosen; the core's filters module imports numpy, so start-up builds none). ``niche``: the
+    mainstream-to-niche dial, 0..1 (one of ``niche.DIAL_STEPS``). ``crawl_users`` /
+    ``evaluation_models``: options (None: the defaults). ``stale_warned``: the stale-model
+    notice was shown (once).
     """
 
     core: Core
     model: LoadedModel | None = None
     current_user: User | None = None
     evaluations: dict[tuple[str, int], EvaluationReport] = field(default_factory=dict)
-    filters: ViewFilters = field(default_factory=ViewFilters)
+    filters: RecommendFilters | None = None
+    niche: float = 0.0
     crawl_users: int | None = None
     evaluation_models: tuple[str, ...] | None = None
     stale_warned: bool = False

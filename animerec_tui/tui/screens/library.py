@@ -18,7 +18,9 @@ from textual.widgets import Footer, Header, Label, Static
 from animerec_tui.core.recommend.filters import library_label, subtype_label
 from animerec_tui.core.records import STATUSES, Library, User
 from animerec_tui.tui.messages import LibraryLoaded, LibraryRefreshed, RefreshLibrary
+from animerec_tui.tui.screens.anime_rows import highlighted_key
 from animerec_tui.tui.screens.base import AnimerecScreen
+from animerec_tui.tui.screens.similar import open_similar
 from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import clean, inert
 from animerec_tui.tui.widgets.banner import OfflineBanner
@@ -56,6 +58,13 @@ class LibraryScreen(AnimerecScreen):
             "Refresh",
             id="library-refresh",
             tooltip="Re-fetch this library from Kitsu",
+        ),
+        Binding(
+            "l",
+            "similar",
+            "Like this",
+            id="library-similar",
+            tooltip="Anime similar to the highlighted one",
         ),
     ]
 
@@ -157,6 +166,9 @@ class LibraryScreen(AnimerecScreen):
 
     def action_refresh(self) -> None:
         self.post_message(RefreshLibrary(self.user))
+
+    def action_similar(self) -> None:
+        open_similar(self, highlighted_key(self.query_one("#entries", DataTable)))
 
     @on(LibraryRefreshed)
     def refreshed(self) -> None:

@@ -1,24 +1,46 @@
-"""A user's recommendations: a keyed table, a detail pane, sort / filter / more on demand.
+"""A user's recommendations: a keyed table, a "continue" list, a detail pane; sort, filters,
+the niche dial, "not interested", similar anime and liked picks on demand.
 
 Rows are keyed by anime id, so the highlighted title survives a re-sort, a filter change or
-"more results" (we re-select it by key). Recommendations are computed in a thread worker: the
-recommender imports numpy/implicit and scores every anime, which must not block key presses.
+"more results" (we re-select it by key). A franchise shows once, as its entry point, with the
+rest of it named in its row; later entries of franchises the user started are in their own
+"continue" table. Recommendations are computed in a thread worker: the recommender imports
+numpy/implicit and scores every anime, which must not block key presses. The filters and the
+niche dial live in the :class:`~animerec_tui.tui.session.Session` (changed by the App on a
+:class:`~animerec_tui.tui.messages.Steer`), so they hold for every list of the session.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import Collapsible, DataTable, Footer, Header, Label, Static
 
 from animerec_tui.core.records import User
-from animerec_tui.tui.messages import LibraryRefreshed, RecommendationsReady, RefreshLibrary
+from animerec_tui.tui.messages import (
+    LibraryRefreshed,
+    RecommendationsReady,
+    RefreshLibrary,
+    Steer,
+    Steered,
+)
+from animerec_tui.tui.screens.anime_rows import (
+    NO_REASON,
+    franchise_note,
+    highlighted_key,
+    names_of,
+    score_cell,
+    steering,
+    type_label,
+)
 from animerec_tui.tui.screens.base import AnimerecScreen
+from animerec_tui.tui.screens.similar import open_similar
 from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import clean, inert, join_inert, number
 from animerec_tui.tui.widgets.banner import OfflineBanner
@@ -26,10 +48,17 @@ from animerec_tui.tui.widgets.banner import OfflineBanner
 if TYPE_CHECKING:
     from animerec_tui.core.population.crawl import CrawlSummary
     from animerec_tui.core.population.provenance import Provenance
+    from animerec_tui.core.recommend.filters import RecommendFilters
     from animerec_tui.core.recommend.service import LoadedModel, Recommendation, Recommendations
 
 TYPES: tuple[str | None, ...] = (None, "TV", "movie", "OVA", "ONA", "special", "music")
+"""What ``t`` steps through (Kitsu's subtypes; None: every type); the filter panel (``f``)
+picks several at once."""
 PAGE = 20
+CONTINUE_TITLE = "Continue: the next entries of franchises you started"
+TALL = 32
+"""Terminal rows from which the "continue" table opens unfolded (below: one line, enter
+on it unfolds it), so the recommendations keep their rows at 80x24."""
 
 # column key -> (label, width, sort key over a Recommendation)
 COLUMNS: dict[str, tuple[str, int | None]] = {
@@ -37,7 +66,7 @@ COLUMNS: dict[str, tuple[str, int | None]] = {
     "title": ("Title", 38),
     "type": ("Type", 7),
     "episodes": ("Eps", 5),
-    "rating": ("Rating", 6),
+    "rating": ("Kitsu", 6),
     "score": ("Score", 7),
     "because": ("Because you watched", None),
 }
@@ -58,7 +87,7 @@ def _sort_value(rec: Recommendation, column: str) -> str | float:
         case "rating":
             return anime.average_rating if anime and anime.average_rating is not None else -1.0
         case "score":
-            return float(rec.score)
+            return float(rec.score if rec.match is None else rec.match)
         case _:
             return clean("; ".join(rec.because)).casefold()
 
@@ -70,6 +99,11 @@ class RecommendationsScreen(AnimerecScreen):
     DEFAULT_CSS = """
     #recs-origin { width: 100%; height: auto; padding: 0 1; color: $text-muted; }
     #recs-origin.-sample-only { color: $warning; }
+    #recs-notice { width: 100%; height: auto; padding: 0 1; color: $warning; }
+    #recs { min-height: 4; }
+    #continue-box { height: auto; padding: 0; border: none; }
+    #continue-box Contents { padding: 0; }
+    #continue { height: auto; max-height: 6; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "cycle_sort", "Sort", id="recs-sort", tooltip="Sort by the next column"),
@@ -87,6 +121,49 @@ class RecommendationsScreen(AnimerecScreen):
             "Planned",
             id="recs-planned",
             tooltip="Show or hide titles already on the user's planned list",
+        ),
+        Binding(
+            "f",
+            "filters",
+            "Filters",
+            id="recs-filters",
+            tooltip="Genres in or out, years, episodes, airing status, types (for the session)",
+        ),
+        Binding(
+            "n",
+            "niche",
+            "Niche",
+            id="recs-niche",
+            tooltip="Mainstream to niche: the next step of the dial (fewer blockbusters)",
+        ),
+        Binding(
+            "x",
+            "hide",
+            "Not interested",
+            id="recs-hide",
+            tooltip="Never recommend the highlighted anime to this user again",
+        ),
+        Binding(
+            "u",
+            "undo_hide",
+            "Undo not interested",
+            id="recs-unhide",
+            show=False,
+            tooltip="Take back the last 'not interested' (recommend it again)",
+        ),
+        Binding(
+            "l",
+            "similar",
+            "Like this",
+            id="recs-similar",
+            tooltip="Anime similar to the highlighted one",
+        ),
+        Binding(
+            "a",
+            "picks",
+            "Pick titles",
+            id="recs-picks",
+            tooltip="Search anime and mark the ones you like: recommendations start from them",
         ),
         Binding("m", "more", "More", id="recs-more", tooltip=f"{PAGE} more recommendations"),
         Binding(
@@ -110,13 +187,24 @@ class RecommendationsScreen(AnimerecScreen):
         self.user = user
         self.model = model
         self.n = PAGE
-        self.type_filter: str | None = None
         self.hide_planned = True
         self.sort_column = "rank"
         self.sort_reverse = False
         self.recs: list[Recommendation] = []
         self.notice: str | None = None
         """Why the list is not personal (the popularity fallback), or None."""
+        self.continued: list[Recommendation] = []
+        """Later entries of franchises the user has started (their own table)."""
+        self.relations_notice: str | None = None
+        """Why franchises are not grouped (no relation data), or None."""
+        self.fallback = False
+        """Whether the list is the popularity fallback (``notice`` says why)."""
+        self.filters_notice: str | None = None
+        """What a filter could not check (anime whose airing status is unknown), or None."""
+        self.names: dict[str, str] = {}
+        """Titles of the anime the rows name (franchise-mates), by id."""
+        self.hidden_here: list[tuple[str, str]] = []
+        """(anime id, title) marked "not interested" on this screen, oldest first (``u``)."""
         self.by_id: dict[str, Recommendation] = {}
         self.planned: set[str] = set()
         self.origin: Provenance | None = None
@@ -127,7 +215,10 @@ class RecommendationsScreen(AnimerecScreen):
         yield OfflineBanner(self.session.link)
         yield Label("", id="recs-status")
         yield Label("", id="recs-origin")
+        yield Label("", id="recs-notice")
         yield DataTable(id="recs", cursor_type="row", zebra_stripes=True)
+        with Collapsible(title=CONTINUE_TITLE, id="continue-box"):
+            yield DataTable(id="continue", cursor_type="row")
         with VerticalScroll(id="detail-pane"):
             yield Static("", id="detail")
         yield Footer(compact=True)
@@ -140,6 +231,11 @@ class RecommendationsScreen(AnimerecScreen):
             table.add_column(
                 Text(label, justify="right" if right else "left"), key=key, width=width
             )
+        self.query_one("#continue-box").display = False  # until a started franchise goes on
+        later = self.query_one("#continue", DataTable)
+        for key in ("title", "type", "episodes", "because"):
+            label, width = COLUMNS[key]
+            later.add_column(label if key != "because" else "Franchise", key=key, width=width)
         if self.model.stale and not self.session.stale_warned:
             self.session.stale_warned = True  # once per session: the status line keeps saying it
             self.notify(
@@ -147,6 +243,13 @@ class RecommendationsScreen(AnimerecScreen):
                 severity="warning",
             )
         self.compute()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer picking titles where the model has little to go on (an empty or tiny
+        library: the core's notice says so), not in the footer elsewhere."""
+        if action == "picks":
+            return bool(self.fallback or self.notice)
+        return True
 
     def use_model(self, model: LoadedModel) -> None:
         """A model was just trained (F3): recommend with it."""
@@ -156,15 +259,25 @@ class RecommendationsScreen(AnimerecScreen):
     # -- data --------------------------------------------------------------------------------
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
-    def compute(self) -> None:
+    def compute(self, hide: str | None = None, unhide: str | None = None) -> None:
+        """Recommend and deliver :class:`RecommendationsReady`. ``hide`` / ``unhide``: first
+        store that anime as "not interested" for the user, or take it back (the re-rank after
+        ``x`` / ``u``, kept light: the planned ids and the model's provenance cannot have
+        changed, so they are reused)."""
+        from animerec_tui.core.cache import hidden
         from animerec_tui.core.describe import shown_top
         from animerec_tui.core.population.provenance import provenance
         from animerec_tui.core.recommend import service
 
         cache, settings = self.core.cache, self.core.settings
-        self.model.refresh_stale(cache)  # the cache may have changed since it was loaded
-
-        notice: list[str | None] = [None]
+        light = hide is not None or unhide is not None
+        if hide is not None:
+            hidden.hide(cache, self.user.id, [hide])
+        if unhide is not None:
+            hidden.unhide(cache, self.user.id, [unhide])
+        if not light:
+            self.model.refresh_stale(cache)  # the cache may have changed since it was loaded
+        last: list[Recommendations] = []
 
         def top(k: int) -> Recommendations:
             ranked = service.recommend(
@@ -172,35 +285,72 @@ class RecommendationsScreen(AnimerecScreen):
                 settings,
                 self.user.id,
                 n=k,
-                subtypes=[self.type_filter] if self.type_filter else None,
+                filters=self.session.filters,
+                niche=self.session.niche,
                 exclude_planned=self.hide_planned,
                 model=self.model,
             )
-            notice[0] = ranked.notice
+            last[:] = [ranked]
             return ranked
 
         recs = shown_top(top, cache, self.n, settings.display.title_language)
-        library = cache.library(self.user.id)
-        planned = (
-            {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
+        ranked = last[0]
+        planned, origin = self.planned, self.origin
+        if not light or origin is None:
+            library = cache.library(self.user.id)
+            planned = (
+                {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
+            )
+            origin = provenance(cache, self.user.id)
+        continued = list(ranked.continued)
+        wanted: list[str] = []
+        if not light and self.session.connectivity.may_ask():  # franchises: ask Kitsu next
+            wanted = service.franchise_candidates(
+                cache, settings, self.user.id, filters=self.session.filters, model=self.model
+            )
+        self.deliver(
+            RecommendationsReady(
+                recs,
+                ranked.notice,
+                planned,
+                origin,
+                continued=continued,
+                relations_notice=ranked.relations_notice,
+                names=names_of(cache, [*recs, *continued], settings.display.title_language),
+                fallback=ranked.fallback is not None,
+                filters_notice=ranked.filters_notice,
+                relations_wanted=wanted,
+            )
         )
-        origin = provenance(cache, self.user.id)
-        self.deliver(RecommendationsReady(recs, notice[0], planned, origin))
 
     @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
     async def describe(self) -> None:
         """Describe from Kitsu the shown anime known only from the sample, then show them."""
-        if await self.core.describe(r.anime_id for r in self.recs):
+        if await self.core.describe(r.anime_id for r in [*self.recs, *self.continued]):
             self.compute()  # shows what Kitsu said, refilled if it hides some
+
+    @work(group="relations", exclusive=True, exit_on_error=False, name="relations")
+    async def relate(self, wanted: list[str]) -> None:
+        """Fetch from Kitsu the relations grouping needs (never fetched ones only), then
+        list again grouped; nothing to fetch (all known, offline) lists nothing new."""
+        if await self.core.ensure_relations(wanted):
+            self.compute()
 
     @on(RecommendationsReady)
     def ready(self, message: RecommendationsReady) -> None:
         self.recs, self.notice = message.recs, message.notice
         self.planned, self.origin = message.planned, message.origin
-        self.by_id = {str(r.anime_id): r for r in self.recs}
+        self.continued, self.relations_notice = message.continued, message.relations_notice
+        self.fallback, self.filters_notice = message.fallback, message.filters_notice
+        self.names = message.names
+        self.by_id = {str(r.anime_id): r for r in [*self.recs, *self.continued]}
         self._render_rows()
+        self._render_continued()
+        self.refresh_bindings()  # "pick titles" is offered for an empty or tiny library
         if not self.session.link.offline:
             self.describe()
+            if message.relations_wanted:
+                self.relate(message.relations_wanted)
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -221,13 +371,14 @@ class RecommendationsScreen(AnimerecScreen):
                 title = inert(rec.title)
                 if rec.anime_id in self.planned:
                     title.append("  planned", style="italic dim")
+                title.append(franchise_note(rec.franchise), style="dim")
                 table.add_row(
                     number(rec.rank),
                     title,
-                    inert(anime.subtype if anime and anime.subtype else "–"),
+                    inert(type_label(anime)),
                     number(anime.episode_count if anime else None),
                     number(anime.average_rating if anime else None, "{:.1f}"),
-                    number(float(rec.score), "{:.3f}"),
+                    score_cell(rec.score, rec.match),
                     inert("; ".join(rec.because), "dim"),
                     key=str(rec.anime_id),
                 )
@@ -239,19 +390,48 @@ class RecommendationsScreen(AnimerecScreen):
         self._show_detail(self.highlighted_id())
         table.focus()
 
+    def _render_continued(self) -> None:
+        """The "continue" table: shown only when the user has started franchises to go on."""
+        table = self.query_one("#continue", DataTable)
+        with self.app.batch_update():
+            table.clear()
+            for rec in self.continued:
+                anime = rec.anime
+                mates = [self.names.get(a, f"anime {a}") for a in rec.franchise[1:]]
+                table.add_row(
+                    inert(rec.title),
+                    inert(type_label(anime)),
+                    number(anime.episode_count if anime else None),
+                    inert("; ".join(mates), "dim"),
+                    key=str(rec.anime_id),
+                )
+        box = self.query_one("#continue-box", Collapsible)
+        if self.continued and not box.display:  # first shown: folded on a short terminal
+            box.collapsed = self.app.size.height < TALL
+        box.display = bool(self.continued)
+        box.title = f"{CONTINUE_TITLE} ({len(self.continued)})"
+        tiny = None if self.fallback else self.notice  # the fallback's is in the status line
+        lines = [line for line in (tiny, self.relations_notice, self.filters_notice) if line]
+        self.query_one("#recs-notice", Label).update(clean("\n".join(lines)))
+        self.query_one("#recs-notice").display = bool(lines)
+
     def _update_status(self, shown: int) -> None:
         arrow = "↓" if self.sort_reverse else "↑"
+        filters = self.session.filters
         parts = [
             f"{shown} of top {self.n}",
-            f"type: {self.type_filter or 'all'}",
+            (filters.describe() if filters is not None else "") or "no filters",
+            f"niche {self.session.niche:g}" if self.session.niche else "mainstream",
             f"sort: {COLUMNS[self.sort_column][0]} {arrow}",
             "planned hidden" if self.hide_planned else "planned shown",
         ]
+        if self.hidden_here:
+            parts.append(f"not interested: {clean(self.hidden_here[-1][1])} (u takes it back)")
         if self.model.stale:
             parts.append("model is stale (F3 retrains)")
         if self.session.link.offline:
             parts.append("offline")
-        if self.notice:  # why: in the detail pane
+        if self.fallback:  # why: in the detail pane
             parts.insert(0, "Not personal: the most popular anime")
         self.query_one("#recs-status", Label).update(" · ".join(parts))
         self._update_origin()
@@ -281,15 +461,18 @@ class RecommendationsScreen(AnimerecScreen):
         return f"{duration(seconds)} at {rate:g} requests/s"
 
     def highlighted_id(self) -> str | None:
-        table = self.query_one("#recs", DataTable)
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return str(key.value)
+        return highlighted_key(self.query_one("#recs", DataTable))
 
-    @on(DataTable.RowHighlighted, "#recs")
+    @on(DataTable.RowHighlighted)
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(str(event.row_key.value) if event.row_key else None)
+        """The detail pane follows the table in use (the "continue" one only once focused)."""
+        if event.data_table.id == "recs" or event.data_table.has_focus:
+            self._show_detail(str(event.row_key.value) if event.row_key else None)
+
+    @on(events.DescendantFocus)
+    def table_focused(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, DataTable):
+            self._show_detail(highlighted_key(event.widget))
 
     def _show_detail(self, anime_id: str | None) -> None:
         detail = self.query_one("#detail", Static)
@@ -301,7 +484,7 @@ class RecommendationsScreen(AnimerecScreen):
         facts: list[str] = []
         if anime is not None:
             if anime.subtype:
-                facts.append(anime.subtype)
+                facts.append(type_label(anime))
             if anime.episode_count:
                 facts.append(f"{anime.episode_count} episodes")
             if anime.average_rating is not None:
@@ -310,9 +493,9 @@ class RecommendationsScreen(AnimerecScreen):
                 facts.append(f"started {anime.start_date}")
             if anime.popularity_rank:
                 facts.append(f"popularity #{anime.popularity_rank}")
-        out = join_inert(
-            [(f"#{rec.rank} ", "bold"), (rec.title, "bold"), (f"   score {rec.score:.3f}", "dim")]
-        )
+        shown = f"{rec.match:.0f}% match" if rec.match is not None else f"score {rec.score:.3f}"
+        rank = f"#{rec.rank} " if rec in self.recs else "Continue: "
+        out = join_inert([(rank, "bold"), (rec.title, "bold"), (f"   {shown}", "dim")])
         other_titles = [
             (label, anime.titles[key])
             for label, key in (("English", "en"), ("Romaji", "en_jp"))
@@ -327,13 +510,22 @@ class RecommendationsScreen(AnimerecScreen):
             out.append("\n" + clean(anime.url), style="underline dim")
         if anime is not None and anime.genres:
             out.append("\n" + clean(", ".join(anime.genres)), style="italic")
-        notice = self.notice
-        if notice:  # the popularity fallback: nothing the user watched explains it
+        mates = [self.names.get(a, f"anime {a}") for a in rec.franchise[1:]]
+        if mates:
+            out.append("\nSame franchise: ", style="bold")
+            out.append(clean("; ".join(mates)))
+        if self.fallback:  # the popularity fallback: nothing the user watched explains it
             out.append("\n\nWhy: ", style="bold")
-            out.append(clean(f"not personal: {notice}"))
-        else:
+            out.append(clean(f"not personal: {self.notice}"))
+            out.append("\n" + clean(NO_REASON), style="dim")
+        elif rec.because:
             out.append("\n\nBecause you watched: ", style="bold")
-            out.append(clean("; ".join(rec.because)) or "your library as a whole")
+            out.append(clean("; ".join(rec.because)))
+            if rec.how:
+                out.append("\nHow: " + clean(rec.how), style="dim")
+        else:
+            out.append("\n\nWhy: ", style="bold")
+            out.append(clean(rec.how or "no single title you watched stands out as the reason"))
         synopsis = anime.synopsis if anime is not None else None
         out.append("\n\n")
         out.append(
@@ -366,9 +558,72 @@ class RecommendationsScreen(AnimerecScreen):
         self._render_rows()
 
     def action_cycle_type(self) -> None:
-        self.type_filter = TYPES[(TYPES.index(self.type_filter) + 1) % len(TYPES)]
-        self.notify(f"Type: {self.type_filter or 'all'}", timeout=1.5)
+        """One type at a time (the filter panel picks several): the session's filters change."""
+        from animerec_tui.core.recommend.filters import RecommendFilters, subtype_label
+
+        filters = self.session.filters or RecommendFilters()
+        now = filters.subtypes[0] if len(filters.subtypes) == 1 else None
+        following = TYPES[(TYPES.index(now) + 1) % len(TYPES)] if now in TYPES else TYPES[1]
+        self.notify(f"Type: {subtype_label(following) or 'all'}", timeout=1.5)
+        subtypes = () if following is None else (following,)
+        self.post_message(Steer(replace(filters, subtypes=subtypes), self.session.niche))
+
+    def action_filters(self) -> None:
+        """The filter panel: what it applies holds for the session (the App stores it)."""
+        from animerec_tui.tui.screens.filters import FilterPanel
+
+        def chosen(filters: RecommendFilters | None) -> None:
+            if filters is not None:
+                self.post_message(Steer(filters, self.session.niche))
+
+        self.app.push_screen(FilterPanel(self.session.filters), chosen)
+
+    def action_niche(self) -> None:
+        """The next step of the mainstream-to-niche dial (after the last: back to 0)."""
+        filters, niche = steering(self.session)
+        self.notify(f"Niche {niche:g}" if niche else "Mainstream (niche 0)", timeout=1.5)
+        self.post_message(Steer(filters, niche))
+
+    @on(Steered)
+    def steered(self) -> None:
         self.compute()
+
+    def action_hide(self) -> None:
+        """Not interested: stored for the user, and the rest re-ranked at once (said in the
+        status line: a toast would cost the re-rank tens of milliseconds)."""
+        anime_id = self.focused_id()
+        rec = self.by_id.get(anime_id) if anime_id else None
+        if rec is None:
+            return
+        self.hidden_here.append((rec.anime_id, rec.title))
+        self.compute(hide=rec.anime_id)
+
+    def action_undo_hide(self) -> None:
+        """Take back the last "not interested" of this screen."""
+        if not self.hidden_here:
+            self.notify("Nothing hidden here to take back.", timeout=2)
+            return
+        anime_id, _ = self.hidden_here.pop()
+        self.compute(unhide=anime_id)
+
+    def action_similar(self) -> None:
+        open_similar(self, self.focused_id())
+
+    def action_picks(self) -> None:
+        """Search anime and like some: the list starts from them once back."""
+        from animerec_tui.tui.screens.picks import PicksScreen
+
+        def back(changed: bool | None) -> None:
+            if changed:
+                self.compute()
+
+        self.app.push_screen(PicksScreen(self.session, self.user), back)
+
+    def focused_id(self) -> str | None:
+        """The anime highlighted in the table that has focus (recommendations or continue)."""
+        if isinstance(self.focused, DataTable) and self.focused.id == "continue":
+            return highlighted_key(self.focused)
+        return self.highlighted_id()
 
     def action_toggle_planned(self) -> None:
         self.hide_planned = not self.hide_planned
