@@ -168,7 +168,7 @@ class LibraryScreen(AnimerecScreen):
         self.post_message(RefreshLibrary(self.user))
 
     def action_similar(self) -> None:
-        open_similar(self, highlighted_key(self.query_one("#entries", DataTable)))
+        open_similar(self, highlighted_key(self.query_one("#entries", FittedTable)))
 
     @on(LibraryRefreshed)
     def refreshed(self) -> None:
