@@ -8,13 +8,15 @@ these run once a list is shown, when the recommender is loaded anyway.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from animerec_tui.core.records import Anime
 from animerec_tui.tui.text import number
+
+CellT = TypeVar("CellT")
 
 if TYPE_CHECKING:
     from animerec_tui.core.cache import Cache
@@ -75,7 +77,7 @@ def steering(session: Session) -> tuple[RecommendFilters | None, float]:
     return session.filters, later[0] if later else steps[0]
 
 
-def highlighted_key(table: DataTable[object]) -> str | None:
+def highlighted_key(table: DataTable[CellT]) -> str | None:
     """The row key (an anime id) under a table's cursor, None when the table is empty."""
     if table.row_count == 0:
         return None
