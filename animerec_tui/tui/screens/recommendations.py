@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Collapsible, DataTable, Footer, Header, Label, Static
 
+from animerec_tui.core.recommend.filters import SUBTYPES
 from animerec_tui.core.records import User
 from animerec_tui.tui.messages import (
     LibraryRefreshed,
@@ -44,6 +45,13 @@ from animerec_tui.tui.screens.similar import open_similar
 from animerec_tui.tui.session import Session
 from animerec_tui.tui.text import clean, inert, join_inert, number
 from animerec_tui.tui.widgets.banner import OfflineBanner
+from animerec_tui.tui.widgets.columns import (
+    KITSU_RATING,
+    NARROW,
+    Column,
+    FittedTable,
+    kitsu_rating,
+)
 
 if TYPE_CHECKING:
     from animerec_tui.core.population.crawl import CrawlSummary
@@ -51,7 +59,7 @@ if TYPE_CHECKING:
     from animerec_tui.core.recommend.filters import RecommendFilters
     from animerec_tui.core.recommend.service import LoadedModel, Recommendation, Recommendations
 
-TYPES: tuple[str | None, ...] = (None, "TV", "movie", "OVA", "ONA", "special", "music")
+TYPES: tuple[str | None, ...] = (None, *SUBTYPES)
 """What ``t`` steps through (Kitsu's subtypes; None: every type); the filter panel (``f``)
 picks several at once."""
 PAGE = 20
@@ -60,15 +68,18 @@ TALL = 32
 """Terminal rows from which the "continue" table opens unfolded (below: one line, enter
 on it unfolds it), so the recommendations keep their rows at 80x24."""
 
-# column key -> (label, width, sort key over a Recommendation)
-COLUMNS: dict[str, tuple[str, int | None]] = {
-    "rank": ("#", 3),
-    "title": ("Title", 38),
-    "type": ("Type", 7),
-    "episodes": ("Eps", 5),
-    "rating": ("Kitsu", 6),
-    "score": ("Score", 7),
-    "because": ("Because you watched", None),
+# At 80 columns: rank, title, type, Kitsu rating and the reason; episodes and score from 100.
+COLUMNS: dict[str, Column] = {
+    c.key: c
+    for c in (
+        Column("rank", "#", 3, right=True),
+        Column("title", "Title", 38, min_width=20),
+        Column("type", "Type", 7),
+        Column("episodes", "Eps", 5, right=True, drop_below=NARROW),
+        KITSU_RATING,
+        Column("score", "Score", 7, right=True, drop_below=NARROW),
+        Column("because", "Because you watched", 24, min_width=12, grow=True),
+    )
 }
 
 
@@ -84,7 +95,7 @@ def _sort_value(rec: Recommendation, column: str) -> str | float:
             return (anime.subtype or "~") if anime else "~"
         case "episodes":
             return anime.episode_count if anime and anime.episode_count is not None else -1
-        case "rating":
+        case "kitsu_rating":
             return anime.average_rating if anime and anime.average_rating is not None else -1.0
         case "score":
             return float(rec.score if rec.match is None else rec.match)
@@ -92,7 +103,7 @@ def _sort_value(rec: Recommendation, column: str) -> str | float:
             return clean("; ".join(rec.because)).casefold()
 
 
-DESCENDING_FIRST = {"episodes", "rating", "score"}
+DESCENDING_FIRST = {"episodes", "kitsu_rating", "score"}
 
 
 class RecommendationsScreen(AnimerecScreen):
@@ -216,7 +227,7 @@ class RecommendationsScreen(AnimerecScreen):
         yield Label("", id="recs-status")
         yield Label("", id="recs-origin")
         yield Label("", id="recs-notice")
-        yield DataTable(id="recs", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(COLUMNS.values(), id="recs", zebra_stripes=True)
         with Collapsible(title=CONTINUE_TITLE, id="continue-box"):
             yield DataTable(id="continue", cursor_type="row")
         with VerticalScroll(id="detail-pane"):
@@ -225,17 +236,12 @@ class RecommendationsScreen(AnimerecScreen):
 
     def on_mount(self) -> None:
         self.sub_title = f"recommendations for {clean(self.user.label)}"
-        table = self.query_one("#recs", DataTable)
-        for key, (label, width) in COLUMNS.items():
-            right = key in {"rank", "episodes", "rating", "score"}
-            table.add_column(
-                Text(label, justify="right" if right else "left"), key=key, width=width
-            )
         self.query_one("#continue-box").display = False  # until a started franchise goes on
         later = self.query_one("#continue", DataTable)
         for key in ("title", "type", "episodes", "because"):
-            label, width = COLUMNS[key]
-            later.add_column(label if key != "because" else "Franchise", key=key, width=width)
+            column = COLUMNS[key]
+            label = column.label if key != "because" else "Franchise"
+            later.add_column(label, key=key, width=None if column.grow else column.width)
         if self.model.stale and not self.session.stale_warned:
             self.session.stale_warned = True  # once per session: the status line keeps saying it
             self.notify(
@@ -360,8 +366,12 @@ class RecommendationsScreen(AnimerecScreen):
             rows.sort(key=lambda r: _sort_value(r, self.sort_column), reverse=self.sort_reverse)
         return rows
 
+    @on(FittedTable.ColumnsChanged, "#recs")
+    def refit(self) -> None:
+        self._render_rows()
+
     def _render_rows(self) -> None:
-        table = self.query_one("#recs", DataTable)
+        table = self.query_one("#recs", FittedTable)
         keep = self.highlighted_id()
         rows = self.in_order()
         with self.app.batch_update():
@@ -372,14 +382,16 @@ class RecommendationsScreen(AnimerecScreen):
                 if rec.anime_id in self.planned:
                     title.append("  planned", style="italic dim")
                 title.append(franchise_note(rec.franchise), style="dim")
-                table.add_row(
-                    number(rec.rank),
-                    title,
-                    inert(type_label(anime)),
-                    number(anime.episode_count if anime else None),
-                    number(anime.average_rating if anime else None, "{:.1f}"),
-                    score_cell(rec.score, rec.match),
-                    inert("; ".join(rec.because), "dim"),
+                table.add_cells(
+                    {
+                        "rank": number(rec.rank),
+                        "title": title,
+                        "type": inert(type_label(anime)),
+                        "episodes": number(anime.episode_count if anime else None),
+                        KITSU_RATING.key: kitsu_rating(anime.average_rating if anime else None),
+                        "score": score_cell(rec.score, rec.match),
+                        "because": inert("; ".join(rec.because), "dim"),
+                    },
                     key=str(rec.anime_id),
                 )
         if rows:
@@ -422,7 +434,7 @@ class RecommendationsScreen(AnimerecScreen):
             f"{shown} of top {self.n}",
             (filters.describe() if filters is not None else "") or "no filters",
             f"niche {self.session.niche:g}" if self.session.niche else "mainstream",
-            f"sort: {COLUMNS[self.sort_column][0]} {arrow}",
+            f"sort: {COLUMNS[self.sort_column].label} {arrow}",
             "planned hidden" if self.hide_planned else "planned shown",
         ]
         if self.hidden_here:
@@ -488,7 +500,7 @@ class RecommendationsScreen(AnimerecScreen):
             if anime.episode_count:
                 facts.append(f"{anime.episode_count} episodes")
             if anime.average_rating is not None:
-                facts.append(f"Kitsu average {anime.average_rating:.1f}")
+                facts.append(f"Kitsu rating {anime.average_rating:.0f}%")
             if anime.start_date:
                 facts.append(f"started {anime.start_date}")
             if anime.popularity_rank:
