@@ -201,6 +201,8 @@ class RecommendationsScreen(AnimerecScreen):
         self.hide_planned = True
         self.sort_column = "rank"
         self.sort_reverse = False
+        self.relating = False
+        """A relations fetch is under way (``relate``): later lists do not start another."""
         self.recs: list[Recommendation] = []
         self.notice: str | None = None
         """Why the list is not personal (the popularity fallback), or None."""
@@ -339,7 +341,12 @@ class RecommendationsScreen(AnimerecScreen):
     async def relate(self, wanted: list[str]) -> None:
         """Fetch from Kitsu the relations grouping needs (never fetched ones only), then
         list again grouped; nothing to fetch (all known, offline) lists nothing new."""
-        if await self.core.ensure_relations(wanted):
+        self.relating = True
+        try:
+            fetched = await self.core.ensure_relations(wanted)
+        finally:
+            self.relating = False
+        if fetched:
             self.compute()
 
     @on(RecommendationsReady)
@@ -355,7 +362,10 @@ class RecommendationsScreen(AnimerecScreen):
         self.refresh_bindings()  # "pick titles" is offered for an empty or tiny library
         if not self.session.link.offline:
             self.describe()
-            if message.relations_wanted:
+            # A list that arrives while relations are on their way (the describe step lists
+            # again) must not restart the fetch: exclusive workers cancel, and under load a
+            # fetch restarted at every relisting never ends.
+            if message.relations_wanted and not self.relating:
                 self.relate(message.relations_wanted)
 
     # -- rendering ---------------------------------------------------------------------------
