@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 SNAPSHOTS = ROOT / "tests" / "tui" / "__snapshots__" / "test_snapshots"
-SHOTS = {"recommendations.svg": "test_snapshot_recommendations[120x40]"}
+SHOTS = {"recommendations.svg": "test_snapshot_recommendations_grouped"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ synchronous fixture, so these tests are plain ``def``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -35,10 +36,12 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from animerec_tui.core import progress
+from animerec_tui.core.recommend import service
 from animerec_tui.core.records import User
 from animerec_tui.core.services import Core
 from animerec_tui.core.settings import Settings
-from animerec_tui.fakekitsu import FakeKitsu, Faults
+from animerec_tui.fakekitsu import Dataset, FakeKitsu, Faults
+from animerec_tui.fakekitsu.dataset import add_demo_franchises, sample_catalogue
 from animerec_tui.tui.messages import CrawlProgress, FetchProgress
 from animerec_tui.tui.screens.progress import CrawlScreen, FetchScreen
 from animerec_tui.tui.session import Session
@@ -112,6 +115,40 @@ def test_snapshot_recommendations(
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def _cache_demo_relations(cache_dir: Path, user_id: str) -> None:
+    """The fake Kitsu's demo franchises (title stems of the sample's own anime) for the user's
+    library and best candidates, fetched once through the real client, so that the offline
+    shot shows a grouped list."""
+    ds = Dataset(seed=9)
+    ds.add_catalogue(sample_catalogue(10_000))
+    for record in ds.anime.values():
+        record.update(ageRating="PG", nsfw=False)
+    add_demo_franchises(ds)
+    with FakeKitsu(ds) as kitsu:
+        core = Core.open(settings_for(cache_dir, offline=False, api_url=kitsu.url))
+        try:
+            model = service.load(core.cache, core.settings)
+            wanted = service.franchise_candidates(core.cache, core.settings, user_id, model=model)
+            assert asyncio.run(core.ensure_relations(wanted)) > 0
+        finally:
+            core.close()
+
+
+def test_snapshot_recommendations_grouped(
+    snap_compare: Any, trained_dir: Path, open_core: Callable[[Settings], Core]
+) -> None:
+    """The README's screenshot: franchises grouped ("+N in franchise"), the Continue table."""
+    user_id = sample_query(open_core(settings_for(trained_dir)))
+    _cache_demo_relations(trained_dir, user_id)
+    app, _ = _app(trained_dir, open_core)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _open_recommendations(pilot, user_id)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
