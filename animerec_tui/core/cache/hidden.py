@@ -18,6 +18,9 @@ from animerec_tui.core.cache.db import Cache
 from animerec_tui.core.errors import BadInput, NotCached
 from animerec_tui.core.timestamps import iso_z
 
+MARK_TABLES = ("hidden", "picks")
+"""The per-user tables of anime marks, keyed ``(uid, anime_id)``: not interested, liked."""
+
 
 @dataclass(frozen=True, slots=True)
 class Hidden:
@@ -45,6 +48,21 @@ def _anime_ids(anime_ids: Iterable[str]) -> list[int]:
 
 def _now() -> str:
     return iso_z(datetime.now(UTC))
+
+
+def forget(cache: Cache, table: str, user_id: str, anime_ids: Iterable[str]) -> int:
+    """Delete the user's rows for ``anime_ids`` from a per-user mark table (``hidden``,
+    ``picks``: both keyed ``(uid, anime_id)``); returns how many there were. Raises NotCached
+    for a user not in the cache, BadInput for an id that is not digits (nothing is written)."""
+    if table not in MARK_TABLES:
+        raise ValueError(f"not a per-user mark table: {table!r}")
+    ids = _anime_ids(anime_ids)
+    with cache.transaction() as db:
+        uid = _uid(db, user_id)
+        return sum(
+            db.execute(f"DELETE FROM {table} WHERE uid = ? AND anime_id = ?", (uid, a)).rowcount
+            for a in ids
+        )
 
 
 def hide(
@@ -79,15 +97,7 @@ def hide(
 
 def unhide(cache: Cache, user_id: str, anime_ids: Iterable[str]) -> int:
     """Show ``anime_ids`` again; returns how many were hidden. Same errors as :func:`hide`."""
-    ids = _anime_ids(anime_ids)
-    with cache.transaction() as db:
-        uid = _uid(db, user_id)
-        removed = 0
-        for a in ids:
-            removed += db.execute(
-                "DELETE FROM hidden WHERE uid = ? AND anime_id = ?", (uid, a)
-            ).rowcount
-    return removed
+    return forget(cache, "hidden", user_id, anime_ids)
 
 
 def hidden(cache: Cache, user_id: str) -> list[Hidden]:

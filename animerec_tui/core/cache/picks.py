@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from animerec_tui.core.cache.db import Cache
-from animerec_tui.core.cache.hidden import _anime_ids, _now, _uid
+from animerec_tui.core.cache.hidden import _anime_ids, _now, _uid, forget
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +44,7 @@ def like(cache: Cache, user_id: str, anime_ids: Iterable[str], *, at: str | None
 
 def unlike(cache: Cache, user_id: str, anime_ids: Iterable[str]) -> int:
     """Forget ``anime_ids``' likes; returns how many were liked. Same errors as :func:`like`."""
-    ids = _anime_ids(anime_ids)
-    with cache.transaction() as db:
-        uid = _uid(db, user_id)
-        removed = 0
-        for a in ids:
-            removed += db.execute(
-                "DELETE FROM picks WHERE uid = ? AND anime_id = ?", (uid, a)
-            ).rowcount
-    return removed
+    return forget(cache, "picks", user_id, anime_ids)
 
 
 def liked(cache: Cache, user_id: str) -> list[Pick]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from animerec_tui.core.records import Anime
@@ -82,3 +83,10 @@ def highlighted_key(table: DataTable[CellT]) -> str | None:
     if table.row_count == 0:
         return None
     return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+
+def similar_binding(binding_id: str) -> Binding:
+    """The ``l`` key every anime list offers: anime similar to the highlighted row."""
+    return Binding(
+        "l", "similar", "Like this", id=binding_id, tooltip="Anime similar to the highlighted one"
+    )

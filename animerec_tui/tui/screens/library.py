@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Label, Static
 from animerec_tui.core.recommend.filters import library_label, subtype_label
 from animerec_tui.core.records import STATUSES, Library, User
 from animerec_tui.tui.messages import LibraryLoaded, LibraryRefreshed, RefreshLibrary
-from animerec_tui.tui.screens.anime_rows import highlighted_key
+from animerec_tui.tui.screens.anime_rows import highlighted_key, similar_binding
 from animerec_tui.tui.screens.base import AnimerecScreen
 from animerec_tui.tui.screens.similar import open_similar
 from animerec_tui.tui.session import Session
@@ -59,13 +59,7 @@ class LibraryScreen(AnimerecScreen):
             id="library-refresh",
             tooltip="Re-fetch this library from Kitsu",
         ),
-        Binding(
-            "l",
-            "similar",
-            "Like this",
-            id="library-similar",
-            tooltip="Anime similar to the highlighted one",
-        ),
+        similar_binding("library-similar"),
     ]
 
     def __init__(self, session: Session, user: User) -> None:

@@ -37,6 +37,7 @@ from animerec_tui.tui.screens.anime_rows import (
     highlighted_key,
     names_of,
     score_cell,
+    similar_binding,
     steering,
     type_label,
 )
@@ -162,13 +163,7 @@ class RecommendationsScreen(AnimerecScreen):
             show=False,
             tooltip="Take back the last 'not interested' (recommend it again)",
         ),
-        Binding(
-            "l",
-            "similar",
-            "Like this",
-            id="recs-similar",
-            tooltip="Anime similar to the highlighted one",
-        ),
+        similar_binding("recs-similar"),
         Binding(
             "a",
             "picks",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, Static
 from textual.worker import Worker, WorkerState
@@ -24,6 +24,7 @@ from animerec_tui.tui.screens.anime_rows import (
     franchise_note,
     highlighted_key,
     names_of,
+    similar_binding,
     type_label,
 )
 from animerec_tui.tui.screens.base import AnimerecScreen
@@ -58,13 +59,7 @@ class SimilarScreen(AnimerecScreen):
     #similar-detail-pane { height: 8; border-top: solid $primary 50%; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "l",
-            "similar",
-            "Like this",
-            id="similar-again",
-            tooltip="Anime similar to the highlighted one",
-        ),
+        similar_binding("similar-again"),
     ]
 
     def __init__(self, session: Session, anime_id: str) -> None:
