@@ -164,3 +164,17 @@ class RecordingApp(AnimerecApp):
 
 def make_app(core: Core, **kwargs: Any) -> RecordingApp:
     return RecordingApp(core, **kwargs)
+
+
+async def settled_list(pilot: Pilot[Any], table: Any, rounds: int = 50) -> None:
+    """Settle until a table's titles stop changing with no worker running: online, a list is
+    listed again once Kitsu has described its anime and given their relations."""
+    before: list[str] | None = None
+    for _ in range(rounds):
+        await settle(pilot)
+        now = cell_texts(table, "title")
+        if now == before and not any(w.is_running for w in pilot.app.workers):
+            return
+        before = now
+        await pilot.pause(0.2)
+    raise AssertionError("the list kept changing")

@@ -24,6 +24,7 @@ from helpers.tui import (
     search,
     settings_for,
     settle,
+    settled_list,
     shown_strips,
     wait_for_screen,
     wait_until,
@@ -85,7 +86,7 @@ async def test_search_fetch_train_recommend(online: Core) -> None:
         results.move_cursor(row=results.get_row_index("1001"))
         await pilot.press("enter")
         await wait_for_screen(pilot, "recommendations", timeout=60)
-        await settle(pilot)
+        await settled_list(pilot, app.screen.query_one("#recs", DataTable))
         # alice was not cached: her library was downloaded (through the fetch modal)
         assert online.cache.sync_state("1001").entry_count == 500
         assert app.session.model is not None  # no saved model existed: one was trained on the way
@@ -93,7 +94,9 @@ async def test_search_fetch_train_recommend(online: Core) -> None:
         assert table.row_count >= 10
         assert table.cursor_row == 0
         assert app.focused is table
-        expected = service.recommend(online.cache, online.settings, "1001", n=10)
+        expected = service.recommend(
+            online.cache, online.settings, "1001", n=10, model=app.session.model
+        )
         shown = cell_texts(table, "title")
         assert shown[0].startswith(expected[0].title)
         detail = str(app.screen.query_one("#detail").render())

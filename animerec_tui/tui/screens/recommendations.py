@@ -483,8 +483,10 @@ class RecommendationsScreen(AnimerecScreen):
     @on(DataTable.RowHighlighted)
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The detail pane follows the table in use (the "continue" one only once focused)."""
+        # Read the cursor now rather than the event's row: refilling the table (a re-rank,
+        # a resize) queues a highlight of row 0 that may arrive after the cursor moved on.
         if event.data_table.id == "recs" or event.data_table.has_focus:
-            self._show_detail(str(event.row_key.value) if event.row_key else None)
+            self._show_detail(highlighted_key(event.data_table))
 
     @on(events.DescendantFocus)
     def table_focused(self, event: events.DescendantFocus) -> None:
