@@ -10,19 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from animerec_tui.core.cache.catalogue import anime_column
 from animerec_tui.core.cache.db import Cache
 
 
 def airing_statuses(cache: Cache, ids: Iterable[str]) -> dict[str, str | None]:
     """Kitsu id -> airing status (None: unknown) for those of ``ids`` that are cached."""
-    wanted = sorted({int(i) for i in ids if i.isascii() and i.isdigit()})
-    found: dict[str, str | None] = {}
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for row in cache.query(f"SELECT id, status FROM anime WHERE id IN ({marks})", chunk):
-            found[str(row[0])] = row[1]
-    return found
+    return anime_column(cache, ids, "status")
 
 
 def save_airing_statuses(cache: Cache, statuses: Mapping[str, str | None]) -> None:

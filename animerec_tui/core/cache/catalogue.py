@@ -32,16 +32,24 @@ def fetched_sources(cache: Cache) -> set[str]:
     return {str(r[0]) for r in cache.query("SELECT anime_id FROM relations_fetched")}
 
 
-def start_dates(cache: Cache, ids: Iterable[str]) -> dict[str, str | None]:
-    """Kitsu id -> ISO ``startDate`` (None: unknown) of those of ``ids`` that are cached."""
+def anime_column(cache: Cache, ids: Iterable[str], column: str) -> dict[str, str | None]:
+    """Kitsu id -> one column of the anime table (None: unknown) for those of ``ids`` that are
+    cached; ``column`` is ``start_date`` or ``status`` (ValueError otherwise)."""
+    if column not in {"start_date", "status"}:
+        raise ValueError(f"not an anime column read by id: {column!r}")
     wanted = sorted({int(i) for i in ids if i.isascii() and i.isdigit()})
     found: dict[str, str | None] = {}
-    for start in range(0, len(wanted), 900):
+    for start in range(0, len(wanted), 900):  # below SQLite's bound-parameter limit
         chunk = wanted[start : start + 900]
         marks = ",".join("?" * len(chunk))
-        for row in cache.query(f"SELECT id, start_date FROM anime WHERE id IN ({marks})", chunk):
+        for row in cache.query(f"SELECT id, {column} FROM anime WHERE id IN ({marks})", chunk):
             found[str(row[0])] = row[1]
     return found
+
+
+def start_dates(cache: Cache, ids: Iterable[str]) -> dict[str, str | None]:
+    """Kitsu id -> ISO ``startDate`` (None: unknown) of those of ``ids`` that are cached."""
+    return anime_column(cache, ids, "start_date")
 
 
 def known_genres(cache: Cache) -> list[str]:
