@@ -167,14 +167,25 @@ def make_app(core: Core, **kwargs: Any) -> RecordingApp:
 
 
 async def settled_list(pilot: Pilot[Any], table: Any, rounds: int = 50) -> None:
-    """Settle until a table's titles stop changing with no worker running: online, a list is
-    listed again once Kitsu has described its anime and given their relations."""
+    """Settle until a table shows rows and its titles stop changing with no worker running:
+    the first list comes from a thread worker that may not have started when the screen
+    appears, and online a list is listed again once Kitsu has described its anime and given
+    their relations."""
     before: list[str] | None = None
     for _ in range(rounds):
         await settle(pilot)
         now = cell_texts(table, "title")
-        if now == before and not any(w.is_running for w in pilot.app.workers):
+        if now and now == before and not any(w.is_running for w in pilot.app.workers):
             return
         before = now
         await pilot.pause(0.2)
     raise AssertionError("the list kept changing")
+
+
+async def recommendations_listed(pilot: Pilot[Any], timeout: float = 60.0) -> Any:
+    """Wait for the recommendations screen and its settled, non-empty list; return the table."""
+    await wait_for_screen(pilot, "recommendations", timeout=timeout)
+    table = pilot.app.screen.query_one("#recs")
+    await wait_until(pilot, lambda: table.row_count > 0, timeout, "recommendations")
+    await settled_list(pilot, table)
+    return table

@@ -20,11 +20,11 @@ from helpers.tui import (
     SIZE,
     cell_texts,
     make_app,
+    recommendations_listed,
     sample_query,
     search,
     settings_for,
     settle,
-    settled_list,
     shown_strips,
     wait_for_screen,
     wait_until,
@@ -85,8 +85,7 @@ async def test_search_fetch_train_recommend(online: Core) -> None:
         assert app.focused is results  # a second Enter opens the highlighted user
         results.move_cursor(row=results.get_row_index("1001"))
         await pilot.press("enter")
-        await wait_for_screen(pilot, "recommendations", timeout=60)
-        await settled_list(pilot, app.screen.query_one("#recs", DataTable))
+        await recommendations_listed(pilot)
         # alice was not cached: her library was downloaded (through the fetch modal)
         assert online.cache.sync_state("1001").entry_count == 500
         assert app.session.model is not None  # no saved model existed: one was trained on the way
@@ -123,9 +122,7 @@ async def test_kitsu_503s_offline_banner_and_sample_users_still_work(
         table = app.screen.query_one("#results", DataTable)
         assert table.row_count >= 1
         await pilot.press("enter")
-        await wait_for_screen(pilot, "recommendations", timeout=60)
-        await settle(pilot)
-        assert app.screen.query_one("#recs", DataTable).row_count > 0
+        await recommendations_listed(pilot)  # from the cache: no rows would never settle
         assert app.screen.query_one(OfflineBanner).display
 
 
@@ -178,8 +175,7 @@ async def test_hostile_strings_render_literally(online: Core) -> None:
         assert "[bold]mallory[/bold] \\x1b[31m" in screen_text(app)
         table.move_cursor(row=table.get_row_index("1004"))
         await pilot.press("enter")
-        await wait_for_screen(pilot, "recommendations", timeout=60)
-        await settle(pilot)
+        await recommendations_listed(pilot)
         await pilot.press("f2")
         await wait_for_screen(pilot, "library")
         await settle(pilot)

@@ -15,6 +15,7 @@ from helpers.tui import (
     QUICK_EVALUATION,
     cell_texts,
     make_app,
+    recommendations_listed,
     sample_query,
     search,
     settings_for,
@@ -103,8 +104,7 @@ async def test_every_screen_keeps_its_key_columns_at_80x24(
 
         await search(pilot, user_id)
         await pilot.press("enter")
-        await wait_for_screen(pilot, "recommendations", timeout=60)
-        await settle(pilot)
+        await recommendations_listed(pilot)
         await pilot.press("f2")
         await wait_for_screen(pilot, "library")
         await settle(pilot)

@@ -10,6 +10,7 @@ from helpers.tui import (
     SIZE,
     cell_texts,
     make_app,
+    recommendations_listed,
     sample_query,
     search,
     settings_for,
@@ -49,9 +50,7 @@ async def test_offline_sample_user_recommendations_library_evaluation(
         assert {"f2", "f3", "f4", "f5", "ctrl+q"} <= footer_keys(app)
         await search(pilot, user_id)
         await pilot.press("enter")
-        await wait_for_screen(pilot, "recommendations", timeout=60)
-        await settle(pilot)
-        recs = app.screen.query_one("#recs", DataTable)
+        recs = await recommendations_listed(pilot)
         assert recs.row_count == 20 and recs.cursor_row == 0
         assert {"s", "o", "t", "p", "m", "escape"} <= footer_keys(app)
 

@@ -23,6 +23,7 @@ from helpers.tui import (
     FAST_NETWORK,
     QUICK_EVALUATION,
     make_app,
+    recommendations_listed,
     sample_query,
     search,
     settings_for,
@@ -80,8 +81,7 @@ async def _open_recommendations(pilot: Pilot[Any], user_id: str) -> None:
     await _no_blink(pilot)
     await search(pilot, user_id)
     await pilot.press("enter")
-    await wait_for_screen(pilot, "recommendations", timeout=60)
-    await settle(pilot)
+    await recommendations_listed(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)
