@@ -109,6 +109,8 @@ class RecommendationsReady(Message):
     notice: str | None
     planned: set[str]
     origin: Provenance
+    spare: list[Recommendation] = field(default_factory=list)
+    """The rows the same ranking gives after ``recs`` (:data:`.hiding.SPARE` of them)."""
     continued: list[Recommendation] = field(default_factory=list)
     relations_notice: str | None = None
     names: dict[str, str] = field(default_factory=dict)

@@ -296,3 +296,45 @@ def test_evaluate_reports_recall_with_franchises_grouped(world: World, tmp_path:
         assert evaluate(bare.cache, bare.settings, models=("popularity",)).grouping is None
     finally:
         bare.close()
+
+
+def test_the_list_after_hiding_is_the_re_rank_or_none(world: World) -> None:
+    """``x`` in the app shows :func:`.hiding.list_after_hiding` at once: whenever it answers,
+    its answer is exactly the list the re-rank gives (ranks renumbered, the next row moved
+    up, the same reasons); a franchise member or a planned title is left to the re-rank."""
+    from animerec_tui.core.cache.hidden import unhide
+    from animerec_tui.core.recommend.hiding import SPARE, list_after_hiding
+
+    cache, n = world.core.cache, 20
+    answered = refused = 0
+    for user in world.users[20:30]:
+        listed = _recommend(world, user, n=n + SPARE)
+        shown, spare = list(listed[:n]), list(listed[n:])
+        library = {e.anime_id for e in cache.library(user).entries}  # type: ignore[union-attr]
+        for row in (0, 7, n - 1):
+            gone = shown[row]
+            quick = list_after_hiding(shown, spare, gone.anime_id, library)
+            if len(gone.franchise) > 1:
+                assert quick is None
+                refused += 1
+                continue
+            assert quick is not None
+            hide(cache, user, [gone.anime_id])
+            try:
+                again = _recommend(world, user, n=n + SPARE)
+            finally:
+                unhide(cache, user, [gone.anime_id])
+            assert quick[0] == list(again[:n])
+            assert quick[1] == list(again[n : n + SPARE - 1])
+            assert [r.rank for r in quick[0]] == list(range(1, n + 1))
+            answered += 1
+    assert answered >= 5 and refused >= 5  # both kinds were met
+    listed = _recommend(world, world.users[20], n=n + SPARE)
+    shown, spare = list(listed[:n]), list(listed[n:])
+    single = next(r.anime_id for r in shown if len(r.franchise) == 1)
+    assert list_after_hiding(shown, spare, single, set()) is not None
+    # a shown title in the library (planned, when planned titles are let through): hiding it
+    # changes the user's row, so only a re-rank knows; nor without a spare row, nor off-list
+    assert list_after_hiding(shown, spare, single, {single}) is None
+    assert list_after_hiding(shown, [], single, set()) is None
+    assert list_after_hiding(shown, spare, "0", set()) is None

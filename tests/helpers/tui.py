@@ -25,7 +25,7 @@ from animerec_tui.core.settings import ModelParams, NetworkSettings, Settings
 from animerec_tui.tui.app import AnimerecApp
 from animerec_tui.tui.messages import OpenUser
 
-SMALL_MODEL = ModelParams(factors=16, iterations=6)
+SMALL_MODEL = ModelParams(factors=16, iterations=6, ease_max_items=1000)
 FAST_NETWORK = NetworkSettings(
     concurrency=4, timeout=5.0, max_attempts=2, backoff_base=0.01, backoff_max=0.02
 )

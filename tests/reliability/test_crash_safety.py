@@ -52,7 +52,7 @@ CRAWL_KILLS = 4
 SEED_KILLS = 5
 TRAIN_KILLS = 6
 CRAWL_TARGET = 40
-SMALL_MODEL = "[model]\nfactors = 8\niterations = 2\n"
+SMALL_MODEL = "[model]\nfactors = 8\niterations = 2\nease_max_items = 1000\n"
 TRAIN_B = ("--factors", "64", "--iterations", "25")
 """Model B: different parameters, and a fit long enough (~1 s here) for kills to land in it."""
 

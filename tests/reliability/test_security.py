@@ -99,7 +99,7 @@ def test_cache_folder_and_files_are_private_after_fetch_and_train(
             done = _run(cache, kitsu.url, "fetch", "alice", "--json")
             assert done.returncode == 0, done.stderr
             (cache / "settings.toml").write_text(
-                "[model]\nfactors = 8\niterations = 2\n", encoding="utf-8"
+                "[model]\nfactors = 8\niterations = 2\nease_max_items = 1000\n", encoding="utf-8"
             )
             done = _run(cache, kitsu.url, "train")
             assert done.returncode == 0, done.stderr

@@ -19,7 +19,7 @@ from animerec_tui.core.services import Core
 from animerec_tui.core.settings import load_settings
 from animerec_tui.fakekitsu import Dataset, FakeKitsu
 
-SMALL_MODEL = "[model]\nfactors = 8\niterations = 2\n"
+SMALL_MODEL = "[model]\nfactors = 8\niterations = 2\nease_max_items = 1000\n"
 
 
 def _run(

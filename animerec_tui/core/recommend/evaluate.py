@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import rankdata
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.cache.relations import relations_known
@@ -158,6 +157,10 @@ def ranking_metrics(
     candidates = scores > -np.inf
     n_cand = candidates.sum(axis=1)
     n_neg = n_cand - n_test
+    # Imported here: scipy.stats takes over a second to import, and every command that
+    # recommends or trains imports this module without ever evaluating.
+    from scipy.stats import rankdata
+
     r = rankdata(scores, axis=1, method="average")  # ascending; -inf rows rank lowest
     r -= (~candidates).sum(axis=1, keepdims=True)  # ranks among candidates only
     pos_rank_sum = np.where(test, r, 0.0).sum(axis=1)

@@ -248,6 +248,11 @@ class UserLibrary:
     """Every anime id in the library (any status, favourites too), int64, unique."""
     planned_ids: np.ndarray
     """The planned subset of ``anime_ids`` (so callers may choose to keep them)."""
+    entries: np.ndarray
+    """The library entries as :meth:`Cache.user_interactions` reads them: int64 (n, 4),
+    anime id, status index, ratingTwenty (0 = unrated), reconsume count."""
+    favorites: np.ndarray
+    """Favourite anime ids, int64."""
 
     @property
     def empty(self) -> bool:
@@ -266,7 +271,8 @@ def user_library(
     ids = np.concatenate([ent[:, 0], fav])
     values = np.concatenate([value, np.full(len(fav), weights.favorite, dtype=np.float32)])
     planned = ent[ent[:, 1] == PLANNED, 0]
-    return UserLibrary(row_from_ids(ids, values, anime_ids), np.unique(ids), np.unique(planned))
+    row = row_from_ids(ids, values, anime_ids)
+    return UserLibrary(row, np.unique(ids), np.unique(planned), ent, fav)
 
 
 def row_from_ids(ids: np.ndarray, values: np.ndarray, anime_ids: np.ndarray) -> sp.csr_matrix:

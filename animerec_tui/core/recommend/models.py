@@ -76,14 +76,26 @@ def _check(cancel: CancelEvent | None, what: str = "Training") -> None:
         raise Cancelled(what)
 
 
+def _same_row(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
+    """Whether two 1 x items strength rows hold the same signal (the recommend path builds
+    an equal row anew for each call)."""
+    return a is b or (
+        a.shape == b.shape
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
+
+
 def _top_contributors(contrib: np.ndarray, cols: np.ndarray, k: int) -> list[list[int]]:
     """For each column of ``contrib`` (library items x candidates), the library items with the
     largest positive contribution, best first."""
+    # One stable argsort for every candidate: ``k`` is the whole library on the recommend path
+    # (reasons are filtered afterwards), so a Python loop over its items would dominate.
+    order = np.argsort(-contrib, axis=0, kind="stable")[:k]
     out: list[list[int]] = []
     for j in range(contrib.shape[1]):
-        c = contrib[:, j]
-        top = np.argsort(-c, kind="stable")[:k]
-        out.append([int(cols[i]) for i in top if c[i] > 0])
+        top = order[:, j]
+        out.append(cols[top[contrib[top, j] > 0]].astype(np.int64).tolist())
     return out
 
 
@@ -196,6 +208,9 @@ class ALSModel(_ExplainedByContributions):
         self._als: Any = None
         self.user_factors = np.empty((0, self.params.factors), dtype=np.float32)
         self.item_factors = np.empty((0, self.params.factors), dtype=np.float32)
+        self._solved: tuple[sp.csr_matrix, Any, np.ndarray, np.ndarray, np.ndarray] | None = None
+        """The last row explained: (row, Cholesky factor of W_u, confidences, library
+        columns, their factors); the re-rank after a hide explains the same row again."""
 
     def _implicit(self) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -284,15 +299,22 @@ class ALSModel(_ExplainedByContributions):
         library item j to item i is ``c_j * y_j^T W_u^-1 y_i`` where
         ``W_u = YtY + reg I + sum_j (c_j - 1) y_j y_j^T`` (Hu, Koren, Volinsky, section 5).
         """
-        conf = self.confidence.apply(strength_row)
-        cols = conf.indices.astype(np.int64)
-        if len(items) == 0 or len(cols) == 0:
-            return np.zeros((len(cols), len(items))), cols
-        c = conf.data.astype(np.float64) * self.params.alpha
-        yu = self.item_factors[cols].astype(np.float64)
-        a = self._yty + self.params.regularization * np.eye(self._yty.shape[0])
-        a += (yu * (c - 1.0)[:, None]).T @ yu
-        factor = scipy.linalg.cho_factor(a)
+        solved = self._solved
+        if solved is not None and _same_row(solved[0], strength_row):
+            _, factor, c, cols, yu = solved
+        else:
+            conf = self.confidence.apply(strength_row)
+            cols = conf.indices.astype(np.int64)
+            if len(items) == 0 or len(cols) == 0:
+                return np.zeros((len(cols), len(items))), cols
+            c = conf.data.astype(np.float64) * self.params.alpha
+            yu = self.item_factors[cols].astype(np.float64)
+            a = self._yty + self.params.regularization * np.eye(self._yty.shape[0])
+            a += (yu * (c - 1.0)[:, None]).T @ yu
+            factor = scipy.linalg.cho_factor(a)
+            self._solved = (strength_row, factor, c, cols, yu)
+        if len(items) == 0:
+            return np.zeros((len(cols), 0)), cols
         w = scipy.linalg.cho_solve(factor, self.item_factors[items].astype(np.float64).T)
         return (yu @ w) * c[:, None], cols
 
@@ -534,7 +556,7 @@ class EASEModel(_ExplainedByContributions):
         lib = x.indices
         if len(lib) == 0 or len(items) == 0:
             return np.zeros((len(lib), len(items))), self.items[lib]
-        w = self.weights[lib][:, pos] * x.data[:, None]
+        w = self.weights[np.ix_(lib, pos)] * x.data[:, None]  # not weights[lib]: rows x items
         return np.where(inside[None, :], w, 0.0), self.items[lib]
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -689,7 +711,7 @@ class BlendModel(Model):
         if len(items) == 0:
             return []
         last = self._last
-        if last is not None and last[0] is strength_row:  # scored just before: same scales
+        if last is not None and _same_row(last[0], strength_row):  # scored before: same scales
             sa, se = last[1]
         else:
             sa, se = self._scales(*self._parts(strength_row, None))

@@ -10,8 +10,9 @@ stays well under 100 ms on the bundled sample.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -33,8 +34,7 @@ from animerec_tui.core.kitsu.relations import FRANCHISE_ROLES
 from animerec_tui.core.recommend.filters import RecommendFilters, _fold, catalogue_mask
 from animerec_tui.core.recommend.franchise import Franchises, build_franchises
 from animerec_tui.core.recommend.matrix import PLANNED, UserLibrary, row_from_ids
-from animerec_tui.core.recommend.reasons import eligible_reasons
-from animerec_tui.core.records import STATUSES, Favorite, LibraryEntry
+from animerec_tui.core.recommend.reasons import eligible_ids
 from animerec_tui.core.settings import Weights
 
 TINY_LIBRARY: Final = 5
@@ -66,7 +66,7 @@ class Listener:
     said "not interested" in never pulls anything up, even if it is in the library).
     ``seen``: Kitsu ids of library entries (any status), favourites and liked picks;
     ``hidden_ids`` / ``hidden_franchise``: hidden ids, those hidden with their franchise;
-    ``eligible``: anime ids that may be named as a reason (:func:`.reasons.eligible_reasons`,
+    ``eligible``: anime ids that may be named as a reason (:func:`.reasons.eligible_ids`,
     liked picks count as favourites); ``changed``: picks or hidden anime altered the row, so
     a trained user row no longer describes the user (they are folded in).
     """
@@ -92,7 +92,7 @@ def listener(
     their liked picks and hidden anime folded in, over the model's ``anime_ids``."""
     picks = [p.anime_id for p in liked(cache, user_id)]
     gone = hidden(cache, user_id)
-    ent, fav = cache.user_interactions(user_id)
+    ent, fav = lib.entries, lib.favorites
     row = lib.row
     changed = False
     if picks:
@@ -114,12 +114,8 @@ def listener(
         changed = True
     if changed:
         row.sort_indices()
-    entries = [
-        LibraryEntry(user_id, str(a), STATUSES[int(s)], rating_twenty=int(r) or None)
-        for a, s, r, _ in ent.tolist()
-    ]
-    favourites = [Favorite(user_id, str(a)) for a in [*fav.tolist(), *picks]]
-    seen = {str(int(a)) for a in lib.anime_ids.tolist()} | set(picks)
+    favourites = [*map(str, fav.tolist()), *picks]
+    seen = set(map(str, lib.anime_ids.tolist())) | set(picks)
     return Listener(
         library=lib,
         row=row,
@@ -127,9 +123,48 @@ def listener(
         planned={str(int(a)) for a in ent[ent[:, 1] == PLANNED, 0].tolist()},
         hidden_ids={h.anime_id for h in gone},
         hidden_franchise={h.anime_id for h in gone if h.with_franchise},
-        eligible=eligible_reasons(entries, favourites),
+        eligible=eligible_ids(ent[:, 0], ent[:, 1], ent[:, 2], favourites),
         changed=changed,
     )
+
+
+@dataclass
+class Scored:
+    """One user row's raw model scores (float64 over the model's columns) and the
+    contribution orders :func:`.reasons.honest_reasons` has found for it, by column."""
+
+    scores: np.ndarray
+    orders: dict[int, list[int]] = field(default_factory=dict)
+
+
+class ScoreMemo:
+    """The last few users' :class:`Scored`, per loaded model, keyed by the strength row's
+    content and the trained row used: the re-rank after a hide sees the same row (hiding a
+    recommended anime changes no signal), so it neither scores nor explains again. Safe
+    across threads (the app re-ranks in a worker while the CLI or another screen reads)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._memo: OrderedDict[tuple[int | None, bytes, bytes], Scored] = OrderedDict()
+
+    def get(
+        self, row: sp.csr_matrix, trained: int | None, score: Callable[[], np.ndarray]
+    ) -> Scored:
+        """The memoised :class:`Scored` of ``row`` (1 x items CSR) and ``trained`` (the user's
+        row in the training matrix, or None: folded in), else ``score()``'s, remembered."""
+        key = (trained, row.indices.tobytes(), row.data.tobytes())
+        with self._lock:
+            hit = self._memo.get(key)
+            if hit is not None:
+                self._memo.move_to_end(key)
+                return hit
+        scored = Scored(score())
+        with self._lock:
+            self._memo[key] = scored
+            while len(self._memo) > self.size:
+                self._memo.popitem(last=False)
+        return scored
 
 
 def filter_mask(

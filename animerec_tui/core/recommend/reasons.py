@@ -22,20 +22,21 @@ eligible_cols, franchise_cols)`` with ``because = [r.columns for r in reasons]``
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Final
 
 import numpy as np
 import scipy.sparse as sp
 
 from animerec_tui.core.recommend.models import ALSModel, BlendModel, Model
-from animerec_tui.core.records import Favorite, LibraryEntry
+from animerec_tui.core.records import STATUSES, Favorite, LibraryEntry
 
 LOW_RATING: Final = 12
 """ratingTwenty below this (6/10) is a low rating: never a reason."""
 WATCHED: Final = frozenset({"completed", "current"})
+_WATCHED_INDEX: Final = np.asarray([STATUSES.index(s) for s in sorted(WATCHED)], dtype=np.int64)
 
 HOW_CONTRIBUTION: Final = (
     "the watched titles you rated well that add the most to this title's score"
@@ -56,23 +57,34 @@ class Reason:
 def eligible_reasons(
     entries: Iterable[LibraryEntry], favorites: Iterable[Favorite] = ()
 ) -> set[str]:
-    """Anime ids that may be named as a reason (see the module docstring).
-
-    The median is over the user's rated entries (``ratingTwenty`` 2..20); "below the median"
-    is strict, so a user who rates everything 8/10 keeps every 8/10 title.
-    """
+    """Anime ids that may be named as a reason (see the module docstring), from records:
+    :func:`eligible_ids` on their fields."""
     entries = list(entries)
-    rated = [e.rating_twenty for e in entries if e.rating_twenty]
-    median = statistics.median(rated) if rated else 0.0
-    rating = {e.anime_id: e.rating_twenty for e in entries}
+    return eligible_ids(
+        np.asarray([int(e.anime_id) for e in entries], dtype=np.int64),
+        np.asarray([STATUSES.index(e.status) for e in entries], dtype=np.int64),
+        np.asarray([e.rating_twenty or 0 for e in entries], dtype=np.int64),
+        [f.anime_id for f in favorites],
+    )
 
-    def low(anime_id: str) -> bool:
-        r = rating.get(anime_id)
-        return bool(r) and r is not None and (r < LOW_RATING or r < median)
 
-    ok = {e.anime_id for e in entries if e.status in WATCHED}
-    ok |= {f.anime_id for f in favorites}
-    return {a for a in ok if not low(a)}
+def eligible_ids(
+    anime_ids: np.ndarray, statuses: np.ndarray, ratings: np.ndarray, favorites: Iterable[str]
+) -> set[str]:
+    """Anime ids (str) that may be named as a reason (see the module docstring).
+
+    ``anime_ids``, ``statuses`` (positions in :data:`~animerec_tui.core.records.STATUSES`)
+    and ``ratings`` (ratingTwenty, 0 = unrated) describe the library entries, one per
+    position (the columns of :meth:`Cache.user_interactions`); ``favorites``: favourite
+    anime ids. The median is over the rated entries (``ratingTwenty`` 2..20); "below the
+    median" is strict, so a user who rates everything 8/10 keeps every 8/10 title.
+    """
+    rated = ratings > 0
+    median = float(np.median(ratings[rated])) if rated.any() else 0.0
+    low = rated & ((ratings < LOW_RATING) | (ratings < median))
+    watched = np.isin(statuses, _WATCHED_INDEX)
+    ok = set(map(str, anime_ids[watched].tolist())) | set(favorites)
+    return ok - set(map(str, anime_ids[low].tolist()))
 
 
 def _factors(model: Model) -> np.ndarray | None:
@@ -91,6 +103,7 @@ def honest_reasons(
     franchise: Sequence[Collection[int]] | None = None,
     *,
     k: int = 3,
+    orders: dict[int, list[int]] | None = None,
 ) -> list[Reason]:
     """One :class:`Reason` per recommended column in ``items``.
 
@@ -99,15 +112,24 @@ def honest_reasons(
     columns of ``items[i]``'s franchise (never named for it; None: no franchise data). The
     model's contribution order is kept (``Model.because`` asked for the whole library); the
     closest-factors fallback and the empty reason are as the module docstring says.
+    ``orders``: contribution orders already found for this row, by column (read, and
+    completed with the ones found now: an item's order does not depend on the others).
     """
     ok = {int(c) for c in eligible}
     lib_cols = [int(c) for c in strength_row.indices if int(c) in ok]
-    ranked = model.because(strength_row, items, k=max(int(strength_row.nnz), 1))
+    known = orders if orders is not None else {}
+    todo = [c for c in dict.fromkeys(items.tolist()) if c not in known]
+    if todo:
+        found = model.because(
+            strength_row, np.asarray(todo, dtype=np.int64), k=max(int(strength_row.nnz), 1)
+        )
+        known.update(zip(todo, found, strict=True))
+    ranked = [known[c] for c in items.tolist()]
     factors = _factors(model)
     out: list[Reason] = []
     for i, (item, order) in enumerate(zip(items.tolist(), ranked, strict=True)):
         banned = {int(item)} | ({int(c) for c in franchise[i]} if franchise else set())
-        cols = [c for c in order if c in ok and c not in banned][:k]
+        cols = list(islice((c for c in order if c in ok and c not in banned), k))
         if cols:
             out.append(Reason(cols, HOW_CONTRIBUTION))
             continue

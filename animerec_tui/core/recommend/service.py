@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,8 @@ class LoadedModel:
     once after ``x``; Kitsu describing more anime makes a new key)."""
     retrained_because: str | None = None
     _fingerprint_checked: str = field(default="", repr=False)
+    _scored: pipeline.ScoreMemo = field(default_factory=pipeline.ScoreMemo, repr=False)
+    """The last users' scores and reasons (the re-rank after ``x`` reuses them)."""
 
     @property
     def weights(self) -> Weights:
@@ -176,6 +179,16 @@ class LoadedModel:
     def __iter__(self) -> Iterator[Model | dict[str, Any]]:
         yield self.model
         yield self.info
+
+    @cached_property
+    def id_strings(self) -> list[str]:
+        """Kitsu id (str) of each model column."""
+        return [str(a) for a in self.anime_ids.tolist()]
+
+    @cached_property
+    def column_of(self) -> dict[str, int]:
+        """Model column of each Kitsu id (str) the model has."""
+        return {a: c for c, a in enumerate(self.id_strings)}
 
     def refresh_stale(self, cache: Cache) -> None:
         self.stale = cache.fingerprint() != self.meta.fingerprint
@@ -464,7 +477,10 @@ def recommend(
         with one_blas_thread():
             if fallback is None:
                 rows = None if row is None else np.array([row])
-                scores = loaded.model.scores(who.row, rows)[0].astype(np.float64)
+                scored = loaded._scored.get(
+                    who.row, row, lambda: loaded.model.scores(who.row, rows)[0].astype(np.float64)
+                )
+                scores = scored.scores.copy()
                 scores[mask] = EXCLUDED
                 fallback = _unusable_scores(scores, user_id)
             if fallback is not None:
@@ -473,10 +489,13 @@ def recommend(
             ranking = rerank(scores, popularity, niche) if niche else scores
             # every candidate: a franchise's entry point may rank far below its best member
             pool, _ = top_n(ranking, len(ranking), popularity)
-            ranked = [(str(int(ids[c])), float(ranking[c])) for c in pool.tolist()]
+            id_of = loaded.id_strings
+            ranked = list(
+                zip([id_of[c] for c in pool.tolist()], ranking[pool].tolist(), strict=True)
+            )
             franchises = pipeline.franchises_for(cache, {a for a, _ in ranked} | who.seen)
             grouped = group(ranked, franchises, who.seen, n=n, all_entries=all_entries)
-            col = {str(int(ids[c])): int(c) for c in pool.tolist()}
+            col = loaded.column_of
             shown = np.asarray([col[r.anime_id] for r in grouped.rows], dtype=np.int64)
             if fallback is None and who.row.nnz and shown.size:
                 eligible = pipeline.columns_of(ids, [int(a) for a in who.eligible])
@@ -484,7 +503,9 @@ def recommend(
                     pipeline.columns_of(ids, [int(a) for a in franchises.of(r.anime_id)])
                     for r in grouped.rows
                 ]
-                reasons = honest_reasons(loaded.model, who.row, shown, eligible.tolist(), mates)
+                reasons = honest_reasons(
+                    loaded.model, who.row, shown, eligible.tolist(), mates, orders=scored.orders
+                )
             else:
                 reasons = []
     except np.linalg.LinAlgError as exc:  # e.g. a confidence system that is not positive definite

@@ -12,6 +12,8 @@ niche dial live in the :class:`~animerec_tui.tui.session.Session` (changed by th
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -199,6 +201,11 @@ class RecommendationsScreen(AnimerecScreen):
         self.relating = False
         """A relations fetch is under way (``relate``): later lists do not start another."""
         self.recs: list[Recommendation] = []
+        self.spare: list[Recommendation] = []
+        """The rows the same ranking gives after ``recs`` (``x`` moves the next one up)."""
+        self.quick: list[Recommendation] | None = None
+        """The list ``x`` showed at once (:func:`.hiding.list_after_hiding`), until the
+        re-rank confirms it (then it is not drawn again)."""
         self.notice: str | None = None
         """Why the list is not personal (the popularity fallback), or None."""
         self.continued: list[Recommendation] = []
@@ -232,6 +239,10 @@ class RecommendationsScreen(AnimerecScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # What the session has built so far (Textual's objects, the model's, the cache's) stays
+        # for the session: out of the cyclic collector's view, a full collection no longer
+        # walks it, a ~100 ms stall the redraw after ``x`` would show (bench/hide.py).
+        gc.freeze()
         self.sub_title = f"recommendations for {clean(self.user.label)}"
         self.query_one("#continue-box").display = False  # until a started franchise goes on
         later = self.query_one("#continue", DataTable)
@@ -262,20 +273,22 @@ class RecommendationsScreen(AnimerecScreen):
     # -- data --------------------------------------------------------------------------------
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
-    def compute(self, hide: str | None = None, unhide: str | None = None) -> None:
+    def compute(self, hide: Sequence[str] = (), unhide: str | None = None) -> None:
         """Recommend and deliver :class:`RecommendationsReady`. ``hide`` / ``unhide``: first
-        store that anime as "not interested" for the user, or take it back (the re-rank after
-        ``x`` / ``u``, kept light: the planned ids and the model's provenance cannot have
-        changed, so they are reused)."""
+        store those anime as "not interested" for the user (every one marked on this screen:
+        a newer re-rank cancels this worker, maybe before it ran), or take one back (the
+        re-rank after ``x`` / ``u``, kept light: the planned ids and the model's provenance
+        cannot have changed, so they are reused)."""
         from animerec_tui.core.cache import hidden
         from animerec_tui.core.describe import shown_top
         from animerec_tui.core.population.provenance import provenance
         from animerec_tui.core.recommend import service
+        from animerec_tui.core.recommend.hiding import SPARE
 
         cache, settings = self.core.cache, self.core.settings
-        light = hide is not None or unhide is not None
-        if hide is not None:
-            hidden.hide(cache, self.user.id, [hide])
+        light = bool(hide) or unhide is not None
+        if hide:
+            hidden.hide(cache, self.user.id, hide)
         if unhide is not None:
             hidden.unhide(cache, self.user.id, [unhide])
         if not light:
@@ -296,7 +309,8 @@ class RecommendationsScreen(AnimerecScreen):
             last[:] = [ranked]
             return ranked
 
-        recs = shown_top(top, cache, self.n, settings.display.title_language)
+        listed = shown_top(top, cache, self.n + SPARE, settings.display.title_language)
+        recs, spare = listed[: self.n], listed[self.n :]
         ranked = last[0]
         planned, origin = self.planned, self.origin
         if not light or origin is None:
@@ -317,6 +331,7 @@ class RecommendationsScreen(AnimerecScreen):
                 ranked.notice,
                 planned,
                 origin,
+                spare=spare,
                 continued=continued,
                 relations_notice=ranked.relations_notice,
                 names=names_of(cache, [*recs, *continued], settings.display.title_language),
@@ -346,15 +361,23 @@ class RecommendationsScreen(AnimerecScreen):
 
     @on(RecommendationsReady)
     def ready(self, message: RecommendationsReady) -> None:
-        self.recs, self.notice = message.recs, message.notice
+        offered = self.check_action("picks", ())
+        drawn = self.quick is not None and (message.recs, message.continued) == (
+            self.quick,
+            self.continued,
+        )  # the re-rank after ``x`` gave the list already shown: not drawn again
+        self.quick = None
+        self.recs, self.spare, self.notice = message.recs, message.spare, message.notice
         self.planned, self.origin = message.planned, message.origin
         self.continued, self.relations_notice = message.continued, message.relations_notice
         self.fallback, self.filters_notice = message.fallback, message.filters_notice
         self.names = message.names
         self.by_id = {str(r.anime_id): r for r in [*self.recs, *self.continued]}
-        self._render_rows()
-        self._render_continued()
-        self.refresh_bindings()  # "pick titles" is offered for an empty or tiny library
+        if not drawn:
+            self._render_rows()
+            self._render_continued()
+        if self.check_action("picks", ()) != offered:  # the footer's keys are built anew
+            self.refresh_bindings()  # "pick titles" is offered for an empty or tiny library
         if not self.session.link.offline:
             self.describe()
             # A list that arrives while relations are on their way (the describe step lists
@@ -614,8 +637,21 @@ class RecommendationsScreen(AnimerecScreen):
         rec = self.by_id.get(anime_id) if anime_id else None
         if rec is None:
             return
+        from animerec_tui.core.recommend.hiding import list_after_hiding
+
         self.hidden_here.append((rec.anime_id, rec.title))
-        self.compute(hide=rec.anime_id)
+        quick = list_after_hiding(self.recs, self.spare, rec.anime_id, self.planned)
+        marked = [anime_id for anime_id, _ in self.hidden_here]
+        if quick is None:
+            self.compute(hide=marked)
+            return
+        self.recs, self.spare = quick
+        self.quick = self.recs
+        self.by_id = {str(r.anime_id): r for r in [*self.recs, *self.continued]}
+        self._render_rows()
+        # The re-rank that stores the mark and confirms the list starts once the list is
+        # drawn: a worker running meanwhile would slow the drawing (one interpreter lock).
+        self.call_after_refresh(self.compute, hide=marked)
 
     def action_undo_hide(self) -> None:
         """Take back the last "not interested" of this screen."""
@@ -623,7 +659,7 @@ class RecommendationsScreen(AnimerecScreen):
             self.notify("Nothing hidden here to take back.", timeout=2)
             return
         anime_id, _ = self.hidden_here.pop()
-        self.compute(unhide=anime_id)
+        self.compute(hide=[a for a, _ in self.hidden_here], unhide=anime_id)
 
     def action_similar(self) -> None:
         open_similar(self, self.focused_id())
