@@ -10,7 +10,11 @@ refilled to its length. The app is subclassed to check the table as each frame i
 this benchmark loudly), so the time is that of the drawing, not of a poll after it.
 ``pilot.press`` would add its own idle waits, so the key event is posted directly. After
 each press the background re-rank is awaited and the list compared with the one drawn: a
-list the re-rank had to correct is counted.
+list the re-rank had to correct is counted. Then ``u`` takes the hides back one by one,
+timed the same way; then ``x`` again as many times with the shortcut
+(:func:`~animerec_tui.core.recommend.hiding.list_after_hiding`) turned off: the full path (a
+re-rank in a worker, then the redraw), what ``x`` costs on a franchise member or a planned
+title.
 
     python bench/hide.py [--presses 20]
 """
@@ -25,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +39,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 from textual.worker import WorkerState
 
+from animerec_tui.core.recommend import hiding
 from animerec_tui.core.records import User
 from animerec_tui.core.services import Core
 from animerec_tui.core.settings import Settings
@@ -71,10 +77,9 @@ def _largest_sample_user(core: Core) -> User:
     return user
 
 
-async def measure(presses: int) -> tuple[list[float], list[float], int, int]:
-    """Per press: seconds from the key to the re-ranked list drawn, and for the core alone
-    (hide + recommend, no app); the list's length; how many drawn lists the re-rank
-    corrected."""
+async def measure(presses: int) -> Measured:
+    """``presses`` of ``x``, then as many of ``u``, each timed to the frame that draws the
+    new list; then the core's share alone."""
     from animerec_tui.core.recommend import service
     from animerec_tui.tui.screens.recommendations import RecommendationsScreen
 
@@ -85,36 +90,75 @@ async def measure(presses: int) -> tuple[list[float], list[float], int, int]:
             model = service.load(core.cache, core.settings)
             user = _largest_sample_user(core)
             app = TimedApp(core, model=model)
-            latencies: list[float] = []
-            corrected = 0
+            out = Measured([], [], [], [], 0, 0)
             async with app.run_test(size=(120, 40)) as pilot:
                 await app.push_screen(RecommendationsScreen(app.session, user, model))
-                screen = app.screen
-                table = screen.query_one("#recs", DataTable)
+                table = app.screen.query_one("#recs", DataTable)
                 while table.row_count == 0:
                     await pilot.pause(0.01)
                 await app.workers.wait_for_complete()
                 await pilot.pause()
-                shown = table.row_count
+                out.shown = shown = table.row_count
+                gone: list[str] = []
                 for _ in range(presses):
-                    before = _rows(table)
-                    hidden = before[table.cursor_row]
+                    hidden = _rows(table)[table.cursor_row]
+                    gone.append(hidden)
 
                     def relisted(hidden: str = hidden) -> bool:
                         now = _rows(table)
                         return hidden not in now and len(now) == shown
 
-                    app.until, app.drawn_at = relisted, None
-                    started = time.perf_counter()
-                    app.post_message(events.Key("x", "x"))
-                    latencies.append(await _until_drawn(app) - started)
+                    out.hide.append(await _press(app, "x", relisted))
                     drawn = _rows(table)
                     await _idle(app)
-                    corrected += _rows(table) != drawn
-            core_only = _core_only(core, user, model, presses, shown)
-            return latencies, core_only, shown, corrected
+                    out.corrected += _rows(table) != drawn
+                for back in reversed(gone):
+
+                    def restored(back: str = back) -> bool:
+                        now = _rows(table)
+                        return back in now and len(now) == shown
+
+                    out.undo.append(await _press(app, "u", restored))
+                    await _idle(app)
+                shortcut = hiding.list_after_hiding
+                hiding.list_after_hiding = lambda *args, **kwargs: None  # the full path only
+                try:
+                    for _ in range(presses):
+                        hidden = _rows(table)[table.cursor_row]
+
+                        def relisted_full(hidden: str = hidden) -> bool:
+                            now = _rows(table)
+                            return hidden not in now and len(now) == shown
+
+                        out.full.append(await _press(app, "x", relisted_full))
+                        await _idle(app)
+                finally:
+                    hiding.list_after_hiding = shortcut
+            out.core = _core_only(core, user, model, presses, shown)
+            return out
         finally:
             core.close()
+
+
+@dataclass
+class Measured:
+    """Seconds per press: ``x`` (``hide``), ``u`` (``undo``), ``x`` with the shortcut off
+    (``full``), the core alone; the list's length; drawn ``x`` lists the re-rank corrected."""
+
+    hide: list[float]
+    undo: list[float]
+    full: list[float]
+    core: list[float]
+    shown: int
+    corrected: int
+
+
+async def _press(app: TimedApp, key: str, done: Callable[[], bool]) -> float:
+    """Seconds from posting ``key`` to the frame after which ``done()`` holds."""
+    app.until, app.drawn_at = done, None
+    started = time.perf_counter()
+    app.post_message(events.Key(key, key))
+    return await _until_drawn(app) - started
 
 
 async def _until_drawn(app: TimedApp) -> float:
@@ -161,17 +205,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=20)
     args = parser.parse_args()
-    app, core_only, shown, corrected = asyncio.run(measure(args.presses))
+    found = asyncio.run(measure(args.presses))
     load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
     print(
-        f'"Not interested" (x) -> re-ranked list of {shown}, sample user, default model '
-        f"({len(app)} presses, {os.cpu_count()} cores{load})\n"
+        f'"Not interested" (x) -> re-ranked list of {found.shown}, sample user, default model '
+        f"({len(found.hide)} presses of each, {os.cpu_count()} cores{load})\n"
     )
     print("| | median | p95 | max | target |")
     print("|---|---:|---:|---:|---:|")
-    print(_row("key -> re-ranked list drawn (app)", app))
-    print(_row("hide + recommend (core alone)", core_only))
-    print(f"\nLists drawn at once that the background re-rank corrected: {corrected} of {len(app)}")
+    print(_row("x -> re-ranked list drawn (app)", found.hide))
+    print(_row("u -> list drawn again (app)", found.undo))
+    print(_row("x, shortcut off -> re-ranked list drawn (app)", found.full))
+    print(_row("hide + recommend (core alone)", found.core))
+    print(
+        "\nLists drawn at once on x that the background re-rank corrected: "
+        f"{found.corrected} of {len(found.hide)}"
+    )
     return 0
 
 

@@ -118,6 +118,8 @@ class RecommendationsReady(Message):
     filters_notice: str | None = None
     relations_wanted: list[str] = field(default_factory=list)
     """Kitsu ids whose relations grouping needs (library and best candidates), when online."""
+    marks: tuple[str, ...] = ()
+    """The anime marked "not interested" on the screen when this list was ranked."""
 
 
 @dataclass

@@ -301,7 +301,8 @@ def test_evaluate_reports_recall_with_franchises_grouped(world: World, tmp_path:
 def test_the_list_after_hiding_is_the_re_rank_or_none(world: World) -> None:
     """``x`` in the app shows :func:`.hiding.list_after_hiding` at once: whenever it answers,
     its answer is exactly the list the re-rank gives (ranks renumbered, the next row moved
-    up, the same reasons); a franchise member or a planned title is left to the re-rank."""
+    up, the same reasons); a franchise member, a planned title or a niche list is left to the
+    re-rank."""
     from animerec_tui.core.cache.hidden import unhide
     from animerec_tui.core.recommend.hiding import SPARE, list_after_hiding
 
@@ -338,3 +339,5 @@ def test_the_list_after_hiding_is_the_re_rank_or_none(world: World) -> None:
     assert list_after_hiding(shown, spare, single, {single}) is None
     assert list_after_hiding(shown, [], single, set()) is None
     assert list_after_hiding(shown, spare, "0", set()) is None
+    # the niche dial re-ranks by rank: every rank below the hidden anime moves
+    assert list_after_hiding(shown, spare, single, set(), niche=0.5) is None

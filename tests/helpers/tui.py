@@ -18,6 +18,7 @@ from textual.errors import NoWidget
 from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
 from textual.strip import Strip
+from textual.worker import WorkerCancelled
 
 from animerec_tui.core.records import User
 from animerec_tui.core.services import Core
@@ -70,8 +71,14 @@ async def wait_for_screen(pilot: Pilot[Any], screen_id: str, timeout: float = 30
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait for every worker, then let the resulting messages render."""
-    await pilot.app.workers.wait_for_complete()
+    """Wait for every worker (one a newer one of its exclusive group cancelled counts as
+    done), then let the resulting messages render."""
+    for _ in range(20):
+        try:
+            await pilot.app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
     await pilot.pause()
     await asyncio.sleep(0)
     await pilot.pause()

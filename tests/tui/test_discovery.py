@@ -372,6 +372,44 @@ async def test_x_hides_the_row_for_good_and_reranks_at_once(
         assert [h.anime_id for h in hidden(core.cache, user.id)] == [before[2]]
 
 
+async def test_x_then_u_or_x_again_at_once_store_what_the_keys_said(
+    trained_dir: Path, open_core: Callable[[Settings], Core]
+) -> None:
+    """Keys faster than the re-rank: ``x`` then ``u`` before the next frame leaves nothing
+    hidden and the list as it was; ``x`` twice hides both. The list drawn at once is the one
+    the core gives, and an older re-rank never draws over a newer mark."""
+    from textual import events
+
+    from animerec_tui.core.cache.hidden import hidden
+    from animerec_tui.core.recommend import service
+
+    core = open_core(settings_for(trained_dir))
+    user = _sample_user(core)
+    app = make_app(core)
+    async with app.run_test(size=SIZE) as pilot:
+        recs = await _open_recommendations(app, pilot, user)
+        model = app.session.model
+        before = _ids(recs)
+        app.post_message(events.Key("x", "x"))
+        app.post_message(events.Key("u", "u"))  # both handled before the re-rank starts
+        await wait_until(pilot, lambda: not app.screen.hidden_here, what="u handled")  # type: ignore[attr-defined]
+        await settle(pilot)
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert hidden(core.cache, user.id) == []
+        assert _ids(recs) == before
+
+        app.post_message(events.Key("x", "x"))
+        app.post_message(events.Key("x", "x"))  # the row that moved up to the cursor
+        await wait_until(pilot, lambda: len(app.screen.hidden_here) == 2, what="two x")  # type: ignore[attr-defined]
+        await settle(pilot)
+        await pilot.pause(0.1)
+        await settle(pilot)
+        assert {h.anime_id for h in hidden(core.cache, user.id)} == set(before[:2])
+        expected = service.recommend(core.cache, core.settings, user.id, n=20, model=model)
+        assert _ids(recs) == [r.anime_id for r in expected]
+
+
 # -- empty library, liked picks --------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol
@@ -74,6 +75,16 @@ class _Stop(Exception):
 def _check(cancel: CancelEvent | None, what: str = "Training") -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled(what)
+
+
+SCALES_KEPT = 8
+"""Users whose blend score scales are kept for ``because`` (as many as :class:`.pipeline.
+ScoreMemo` keeps scores)."""
+
+
+def _row_key(row: sp.csr_matrix) -> tuple[bytes, bytes]:
+    """A 1 x items strength row's content, as a dict key."""
+    return row.indices.tobytes(), row.data.tobytes()
 
 
 def _same_row(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
@@ -235,6 +246,7 @@ class ALSModel(_ExplainedByContributions):
         cancel: CancelEvent | None = None,
     ) -> None:
         _check(cancel)
+        self._solved = None  # explained with the factors about to be replaced
         self.n_users, self.n_items = strength.shape
         f = self.params.factors  # factors (implicit's and our float32 copies) and f x f solves
         check_plan(
@@ -659,9 +671,10 @@ class BlendModel(Model):
         self.ease = _ease(self.params)
         self._valid: np.ndarray | None = None
         """EASE's scored columns (None: all), set by ``prepare``."""
-        self._last: tuple[sp.csr_matrix, tuple[float, float]] | None = None
-        """The last single user scored and their score scales, reused by ``because`` (an
-        identity check, so a different user or a concurrent caller just recomputes)."""
+        self._scales_of: OrderedDict[tuple[bytes, bytes], tuple[float, float]] = OrderedDict()
+        """The score scales of the last few single users scored, by strength row content,
+        reused by ``because`` (the recommend path may explain a row scored calls earlier,
+        its scores memoised: :class:`.pipeline.ScoreMemo`)."""
 
     def fit(
         self,
@@ -702,7 +715,9 @@ class BlendModel(Model):
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         a, e = self._parts(strength_rows, rows)
         if a.shape[0] == 1:  # the recommend path: ``because`` for this user follows
-            self._last = (strength_rows, self._scales(a, e))
+            self._scales_of[_row_key(strength_rows)] = self._scales(a, e)
+            while len(self._scales_of) > SCALES_KEPT:
+                self._scales_of.popitem(last=False)
         return blend_scores(a, e, self.weight, self._valid)
 
     def because(
@@ -710,11 +725,8 @@ class BlendModel(Model):
     ) -> list[list[int]]:
         if len(items) == 0:
             return []
-        last = self._last
-        if last is not None and _same_row(last[0], strength_row):  # scored before: same scales
-            sa, se = last[1]
-        else:
-            sa, se = self._scales(*self._parts(strength_row, None))
+        known = self._scales_of.get(_row_key(strength_row))
+        sa, se = known or self._scales(*self._parts(strength_row, None))
         ca, cols_a = self.als.contributions(strength_row, items)
         ce, cols_e = self.ease.contributions(strength_row, items)
         cols = np.union1d(cols_a, cols_e)

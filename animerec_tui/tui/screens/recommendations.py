@@ -13,7 +13,6 @@ niche dial live in the :class:`~animerec_tui.tui.session.Session` (changed by th
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -62,6 +61,7 @@ if TYPE_CHECKING:
     from animerec_tui.core.recommend.filters import RecommendFilters
     from animerec_tui.core.recommend.service import LoadedModel, Recommendation, Recommendations
 
+Rows = list["Recommendation"]
 TYPES: tuple[str | None, ...] = (None, *SUBTYPES)
 """What ``t`` steps through (Kitsu's subtypes; None: every type); the filter panel (``f``)
 picks several at once."""
@@ -220,6 +220,9 @@ class RecommendationsScreen(AnimerecScreen):
         """Titles of the anime the rows name (franchise-mates), by id."""
         self.hidden_here: list[tuple[str, str]] = []
         """(anime id, title) marked "not interested" on this screen, oldest first (``u``)."""
+        self.before_hide: dict[str, tuple[Rows, Rows, Rows]] = {}
+        """By anime hidden at once: (the list and spare rows before, the list after), so
+        ``u`` can bring the list back at once while the list after is still the one shown."""
         self.by_id: dict[str, Recommendation] = {}
         self.planned: set[str] = set()
         self.origin: Provenance | None = None
@@ -239,9 +242,9 @@ class RecommendationsScreen(AnimerecScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        # What the session has built so far (Textual's objects, the model's, the cache's) stays
-        # for the session: out of the cyclic collector's view, a full collection no longer
-        # walks it, a ~100 ms stall the redraw after ``x`` would show (bench/hide.py).
+        # While this screen is up, what exists so far (modules, Textual's objects, the model,
+        # the cache's) is out of the cyclic collector's view: its full passes walked it in
+        # ~100 ms, a stall a redraw after ``x`` showed (bench/hide.py). Given back on unmount.
         gc.freeze()
         self.sub_title = f"recommendations for {clean(self.user.label)}"
         self.query_one("#continue-box").display = False  # until a started franchise goes on
@@ -258,6 +261,9 @@ class RecommendationsScreen(AnimerecScreen):
             )
         self.compute()
 
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # what on_mount froze, this screen too, is collectable again
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer picking titles where the model has little to go on (an empty or tiny
         library: the core's notice says so), not in the footer elsewhere."""
@@ -273,12 +279,16 @@ class RecommendationsScreen(AnimerecScreen):
     # -- data --------------------------------------------------------------------------------
 
     @work(thread=True, group="recommend", exclusive=True, exit_on_error=False, name="recommend")
-    def compute(self, hide: Sequence[str] = (), unhide: str | None = None) -> None:
-        """Recommend and deliver :class:`RecommendationsReady`. ``hide`` / ``unhide``: first
-        store those anime as "not interested" for the user (every one marked on this screen:
-        a newer re-rank cancels this worker, maybe before it ran), or take one back (the
-        re-rank after ``x`` / ``u``, kept light: the planned ids and the model's provenance
-        cannot have changed, so they are reused)."""
+    def compute(self, light: bool = False, unhide: str | None = None) -> None:
+        """Recommend and deliver :class:`RecommendationsReady`.
+
+        First stores as "not interested" every anime marked on this screen, as the marks
+        stand when this runs (idempotent: a newer worker of the group cancels this one,
+        maybe before it ran, and ``u`` may have taken one back since ``x``), and takes back
+        ``unhide``. ``light``: the re-rank after ``x`` / ``u``, which reuses the planned ids
+        and the model's provenance (they cannot have changed). The result names the marks it
+        saw; :meth:`ready` drops one whose marks are no longer the screen's (a newer re-rank
+        is on its way)."""
         from animerec_tui.core.cache import hidden
         from animerec_tui.core.describe import shown_top
         from animerec_tui.core.population.provenance import provenance
@@ -286,9 +296,9 @@ class RecommendationsScreen(AnimerecScreen):
         from animerec_tui.core.recommend.hiding import SPARE
 
         cache, settings = self.core.cache, self.core.settings
-        light = bool(hide) or unhide is not None
-        if hide:
-            hidden.hide(cache, self.user.id, hide)
+        marks = self.marks()
+        if marks:
+            hidden.hide(cache, self.user.id, marks)
         if unhide is not None:
             hidden.unhide(cache, self.user.id, [unhide])
         if not light:
@@ -319,7 +329,7 @@ class RecommendationsScreen(AnimerecScreen):
                 {e.anime_id for e in library.entries if e.status == "planned"} if library else set()
             )
             origin = provenance(cache, self.user.id)
-        continued = list(ranked.continued)
+        continued = list(ranked.continued)[: self.n]  # ranked for n + SPARE rows
         wanted: list[str] = []
         if not light and self.session.connectivity.may_ask():  # franchises: ask Kitsu next
             wanted = service.franchise_candidates(
@@ -338,8 +348,13 @@ class RecommendationsScreen(AnimerecScreen):
                 fallback=ranked.fallback is not None,
                 filters_notice=ranked.filters_notice,
                 relations_wanted=wanted,
+                marks=marks,
             )
         )
+
+    def marks(self) -> tuple[str, ...]:
+        """Kitsu ids marked "not interested" on this screen, oldest first."""
+        return tuple(anime_id for anime_id, _ in list(self.hidden_here))
 
     @work(group="describe", exclusive=True, exit_on_error=False, name="describe")
     async def describe(self) -> None:
@@ -361,6 +376,8 @@ class RecommendationsScreen(AnimerecScreen):
 
     @on(RecommendationsReady)
     def ready(self, message: RecommendationsReady) -> None:
+        if message.marks != self.marks():  # x or u since: their re-rank follows
+            return
         offered = self.check_action("picks", ())
         drawn = self.quick is not None and (message.recs, message.continued) == (
             self.quick,
@@ -640,26 +657,37 @@ class RecommendationsScreen(AnimerecScreen):
         from animerec_tui.core.recommend.hiding import list_after_hiding
 
         self.hidden_here.append((rec.anime_id, rec.title))
-        quick = list_after_hiding(self.recs, self.spare, rec.anime_id, self.planned)
-        marked = [anime_id for anime_id, _ in self.hidden_here]
+        quick = list_after_hiding(
+            self.recs, self.spare, rec.anime_id, self.planned, niche=self.session.niche
+        )
         if quick is None:
-            self.compute(hide=marked)
+            self.compute(light=True)
             return
-        self.recs, self.spare = quick
-        self.quick = self.recs
-        self.by_id = {str(r.anime_id): r for r in [*self.recs, *self.continued]}
-        self._render_rows()
-        # The re-rank that stores the mark and confirms the list starts once the list is
-        # drawn: a worker running meanwhile would slow the drawing (one interpreter lock).
-        self.call_after_refresh(self.compute, hide=marked)
+        self.before_hide[rec.anime_id] = (self.recs, self.spare, quick[0])
+        self._show_at_once(*quick)
 
     def action_undo_hide(self) -> None:
-        """Take back the last "not interested" of this screen."""
+        """Take back the last "not interested" of this screen: the list from before it comes
+        back at once when nothing else changed it since (the re-rank confirms it)."""
         if not self.hidden_here:
             self.notify("Nothing hidden here to take back.", timeout=2)
             return
         anime_id, _ = self.hidden_here.pop()
-        self.compute(hide=[a for a, _ in self.hidden_here], unhide=anime_id)
+        before = self.before_hide.pop(anime_id, None)
+        if before is not None and before[2] == self.recs:
+            self._show_at_once(before[0], before[1], unhide=anime_id)
+        else:
+            self.compute(light=True, unhide=anime_id)
+
+    def _show_at_once(self, recs: Rows, spare: Rows, unhide: str | None = None) -> None:
+        """Draw the list a re-rank will give now, then run that re-rank (it stores the marks
+        and confirms the list) once the list is drawn: a worker running meanwhile would slow
+        the drawing (one interpreter lock)."""
+        self.recs, self.spare = recs, spare
+        self.quick = recs
+        self.by_id = {str(r.anime_id): r for r in [*self.recs, *self.continued]}
+        self._render_rows()
+        self.call_after_refresh(self.compute, light=True, unhide=unhide)
 
     def action_similar(self) -> None:
         open_similar(self, self.focused_id())
