@@ -352,6 +352,7 @@ async def test_x_hides_the_row_for_good_and_reranks_at_once(
         await _relisted(pilot, recs, before)
         after = _ids(recs)
         assert before[2] not in after and len(after) == 20
+        assert recs.cursor_row == 2  # on the row that moved up, as in a mail reader
         expected = service.recommend(core.cache, core.settings, user.id, n=20, model=model)
         assert after == [r.anime_id for r in expected]  # the core's re-ranked list, refilled
         assert [h.anime_id for h in hidden(core.cache, user.id)] == [before[2]]

@@ -415,9 +415,13 @@ class RecommendationsScreen(AnimerecScreen):
     def refit(self) -> None:
         self._render_rows()
 
-    def _render_rows(self) -> None:
+    def _render_rows(self, focus: str | None = None) -> None:
+        """Fill the table; the cursor goes to ``focus`` (an anime id) if listed, else stays
+        on the anime it was on, else, when that one was just marked "not interested", on the
+        row it was in (the next one moved up), else on the first row."""
         table = self.query_one("#recs", FittedTable)
-        keep = self.highlighted_id()
+        keep = focus or self.highlighted_id()
+        at = table.cursor_row if keep in self.marks() else 0
         rows = self.in_order()
         with self.app.batch_update():
             table.clear()
@@ -441,7 +445,7 @@ class RecommendationsScreen(AnimerecScreen):
                 )
         if rows:
             ids = [str(r.anime_id) for r in rows]
-            row = ids.index(keep) if keep in ids else 0
+            row = ids.index(keep) if keep in ids else min(at, len(ids) - 1)
             table.move_cursor(row=row, animate=False)
         self._update_status(len(rows))
         self._show_detail(self.highlighted_id())
@@ -675,7 +679,7 @@ class RecommendationsScreen(AnimerecScreen):
         anime_id, _ = self.hidden_here.pop()
         before = self.before_hide.pop(anime_id, None)
         if before is not None and before[2] == self.recs:
-            self._show_at_once(before[0], before[1], unhide=anime_id)
+            self._show_at_once(before[0], before[1], unhide=anime_id)  # cursor on it again
         else:
             self.compute(light=True, unhide=anime_id)
 
@@ -686,7 +690,7 @@ class RecommendationsScreen(AnimerecScreen):
         self.recs, self.spare = recs, spare
         self.quick = recs
         self.by_id = {str(r.anime_id): r for r in [*self.recs, *self.continued]}
-        self._render_rows()
+        self._render_rows(focus=unhide)
         self.call_after_refresh(self.compute, light=True, unhide=unhide)
 
     def action_similar(self) -> None:
