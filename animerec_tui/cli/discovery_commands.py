@@ -61,10 +61,10 @@ def cmd_similar(core: Core, args: argparse.Namespace) -> int:
     filters = _filters(args)  # bad values exit 2 before any work
     anime = asyncio.run(core.find_anime(args.anime))  # before loading the recommender
 
-    from animerec_tui.cli.model_commands import _ensure_model
+    from animerec_tui.cli.model_commands import ensure_model
     from animerec_tui.core.recommend.similar import Similar, refreshed, similar
 
-    loaded = _ensure_model(core, not args.json)
+    loaded = ensure_model(core, not args.json)
     if loaded.retrained_because:
         note(f"trained a new model ({loaded.retrained_because})")
 

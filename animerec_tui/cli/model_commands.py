@@ -124,7 +124,11 @@ def cmd_train(core: Core, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_model(core: Core, show: bool) -> LoadedModel:
+def ensure_model(core: Core, show: bool) -> LoadedModel:
+    """The saved default model, or one trained now with a progress bar (``show``: on
+    stderr); what every command that recommends from the model starts with. Raises what
+    :func:`~animerec_tui.core.recommend.service.load_or_train` raises; Ctrl-C cancels the
+    training (Cancelled)."""
     from animerec_tui.core.recommend import service
 
     def work(cancel: threading.Event) -> LoadedModel:
@@ -182,7 +186,7 @@ def cmd_recommend(core: Core, args: argparse.Namespace) -> int:
         return batch.exit_code  # nobody to recommend for: no model loaded or trained
     if core.offline and not args.json:
         note("offline: recommending from cached libraries")
-    loaded = _ensure_model(core, not args.json)
+    loaded = ensure_model(core, not args.json)
     model_info = loaded.info
     reason = loaded.retrained_because
     if reason:  # stderr, also with --json: a retrain is worth knowing about

@@ -3,12 +3,11 @@
 Hiding a recommended anime that is not in the user's library changes no signal: the user's
 strength row is the same (:func:`.pipeline.listener`), so every other score and reason stays
 (with the niche dial at 0: the dial re-ranks by rank), and reasons are found per item
-(:func:`.reasons.honest_reasons`). When the anime has no
-franchise-mates it groups with nothing (:mod:`.franchise`), so no other member can take its
-place. The re-ranked list is then the shown one without it, the next row of the same ranking
-moving up, ranks renumbered 1..n. The app shows that at once on ``x`` and confirms it with the
-real re-rank in the background; whenever the shortcut cannot be sure it says so (None) and
-only the re-rank decides.
+(:func:`.reasons.honest_reasons`). When the anime has no franchise-mates it groups with
+nothing (:mod:`.franchise`), so no other member can take its place. The re-ranked list is then
+the shown one without it, the next row of the same ranking moving up, ranks renumbered 1..n.
+The app shows that at once on ``x`` and confirms it with the real re-rank in the background;
+whenever the shortcut cannot be sure it says so (None) and only the re-rank decides.
 """
 
 from __future__ import annotations
