@@ -192,7 +192,13 @@ async def settled_list(pilot: Pilot[Any], table: Any, rounds: int = 50) -> None:
 async def recommendations_listed(pilot: Pilot[Any], timeout: float = 60.0) -> Any:
     """Wait for the recommendations screen and its settled, non-empty list; return the table."""
     await wait_for_screen(pilot, "recommendations", timeout=timeout)
-    table = pilot.app.screen.query_one("#recs")
-    await wait_until(pilot, lambda: table.row_count > 0, timeout, "recommendations")
+    screen = pilot.app.screen
+
+    def listed() -> bool:  # the screen is current before its widgets are mounted
+        tables = screen.query("#recs")
+        return bool(tables) and tables.first().row_count > 0  # type: ignore[attr-defined]
+
+    await wait_until(pilot, listed, timeout, "recommendations")
+    table = screen.query_one("#recs")
     await settled_list(pilot, table)
     return table

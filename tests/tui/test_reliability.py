@@ -30,6 +30,7 @@ from helpers.tui import (
     SIZE,
     RecordingApp,
     cell_texts,
+    recommendations_listed,
     sample_query,
     search,
     settings_for,
@@ -478,10 +479,7 @@ async def test_hostile_strings_inert_on_every_offline_screen(
         assert_inert(app, NAME_SHOWN)
 
         await pilot.press("enter")
-        await wait_for_screen(pilot, "recommendations", timeout=WAIT)
-        recs = app.screen.query_one("#recs", DataTable)
-        await until(pilot, lambda: recs.row_count > 0, "recommendations")
-        await settle(pilot)
+        recs = await recommendations_listed(pilot, timeout=WAIT)
         assert all(t.startswith(TITLE_SHOWN) for t in cell_texts(recs, "title"))
         assert all(b.startswith(TITLE_SHOWN) for b in cell_texts(recs, "because"))
         assert_inert(
