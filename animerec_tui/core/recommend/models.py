@@ -82,19 +82,10 @@ SCALES_KEPT = 8
 ScoreMemo` keeps scores)."""
 
 
-def _row_key(row: sp.csr_matrix) -> tuple[bytes, bytes]:
-    """A 1 x items strength row's content, as a dict key."""
+def row_key(row: sp.csr_matrix) -> tuple[bytes, bytes]:
+    """A 1 x items strength row's content, as a dict key: the recommend path builds an equal
+    row anew for each call, so memos of a user's row compare contents, not objects."""
     return row.indices.tobytes(), row.data.tobytes()
-
-
-def _same_row(a: sp.csr_matrix, b: sp.csr_matrix) -> bool:
-    """Whether two 1 x items strength rows hold the same signal (the recommend path builds
-    an equal row anew for each call)."""
-    return a is b or (
-        a.shape == b.shape
-        and np.array_equal(a.indices, b.indices)
-        and np.array_equal(a.data, b.data)
-    )
 
 
 def _top_contributors(contrib: np.ndarray, cols: np.ndarray, k: int) -> list[list[int]]:
@@ -219,9 +210,10 @@ class ALSModel(_ExplainedByContributions):
         self._als: Any = None
         self.user_factors = np.empty((0, self.params.factors), dtype=np.float32)
         self.item_factors = np.empty((0, self.params.factors), dtype=np.float32)
-        self._solved: tuple[sp.csr_matrix, Any, np.ndarray, np.ndarray, np.ndarray] | None = None
-        """The last row explained: (row, Cholesky factor of W_u, confidences, library
-        columns, their factors); the re-rank after a hide explains the same row again."""
+        self._solved: tuple[tuple[bytes, bytes], Any, np.ndarray, np.ndarray, np.ndarray] | None
+        self._solved = None
+        """The last row explained: (:func:`row_key`, Cholesky factor of W_u, confidences,
+        library columns, their factors); the re-rank after a hide explains the same row."""
 
     def _implicit(self) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -311,8 +303,8 @@ class ALSModel(_ExplainedByContributions):
         library item j to item i is ``c_j * y_j^T W_u^-1 y_i`` where
         ``W_u = YtY + reg I + sum_j (c_j - 1) y_j y_j^T`` (Hu, Koren, Volinsky, section 5).
         """
-        solved = self._solved
-        if solved is not None and _same_row(solved[0], strength_row):
+        solved, key = self._solved, row_key(strength_row)
+        if solved is not None and solved[0] == key:
             _, factor, c, cols, yu = solved
         else:
             conf = self.confidence.apply(strength_row)
@@ -324,7 +316,7 @@ class ALSModel(_ExplainedByContributions):
             a = self._yty + self.params.regularization * np.eye(self._yty.shape[0])
             a += (yu * (c - 1.0)[:, None]).T @ yu
             factor = scipy.linalg.cho_factor(a)
-            self._solved = (strength_row, factor, c, cols, yu)
+            self._solved = (key, factor, c, cols, yu)
         if len(items) == 0:
             return np.zeros((len(cols), 0)), cols
         w = scipy.linalg.cho_solve(factor, self.item_factors[items].astype(np.float64).T)
@@ -715,7 +707,7 @@ class BlendModel(Model):
     def scores(self, strength_rows: sp.csr_matrix, rows: np.ndarray | None = None) -> np.ndarray:
         a, e = self._parts(strength_rows, rows)
         if a.shape[0] == 1:  # the recommend path: ``because`` for this user follows
-            self._scales_of[_row_key(strength_rows)] = self._scales(a, e)
+            self._scales_of[row_key(strength_rows)] = self._scales(a, e)
             while len(self._scales_of) > SCALES_KEPT:
                 self._scales_of.popitem(last=False)
         return blend_scores(a, e, self.weight, self._valid)
@@ -725,7 +717,7 @@ class BlendModel(Model):
     ) -> list[list[int]]:
         if len(items) == 0:
             return []
-        known = self._scales_of.get(_row_key(strength_row))
+        known = self._scales_of.get(row_key(strength_row))
         sa, se = known or self._scales(*self._parts(strength_row, None))
         ca, cols_a = self.als.contributions(strength_row, items)
         ce, cols_e = self.ease.contributions(strength_row, items)

@@ -34,6 +34,7 @@ from animerec_tui.core.kitsu.relations import FRANCHISE_ROLES
 from animerec_tui.core.recommend.filters import RecommendFilters, _fold, catalogue_mask
 from animerec_tui.core.recommend.franchise import Franchises, build_franchises
 from animerec_tui.core.recommend.matrix import PLANNED, UserLibrary, row_from_ids
+from animerec_tui.core.recommend.models import row_key
 from animerec_tui.core.recommend.reasons import eligible_ids
 from animerec_tui.core.settings import Weights
 
@@ -153,7 +154,7 @@ class ScoreMemo:
     ) -> Scored:
         """The memoised :class:`Scored` of ``row`` (1 x items CSR) and ``trained`` (the user's
         row in the training matrix, or None: folded in), else ``score()``'s, remembered."""
-        key = (trained, row.indices.tobytes(), row.data.tobytes())
+        key = (trained, *row_key(row))
         with self._lock:
             hit = self._memo.get(key)
             if hit is not None:
