@@ -65,6 +65,34 @@ def forget(cache: Cache, table: str, user_id: str, anime_ids: Iterable[str]) -> 
         )
 
 
+def add_marks(
+    cache: Cache,
+    table: str,
+    user_id: str,
+    anime_ids: Iterable[str],
+    extra: tuple[object, ...],
+    on_conflict: str = "DO NOTHING",
+) -> int:
+    """Insert ``(uid, anime_id, *extra)`` rows for ``anime_ids`` into a per-user mark table
+    (``hidden``, ``picks``), resolving a row already there by ``on_conflict`` (an SQL
+    ``ON CONFLICT(uid, anime_id)`` action); returns how many rows are new. Raises NotCached
+    for a user not in the cache, BadInput for an id that is not digits (nothing is written)."""
+    if table not in MARK_TABLES:
+        raise ValueError(f"not a per-user mark table: {table!r}")
+    ids = _anime_ids(anime_ids)
+    values = ", ".join("?" * (2 + len(extra)))
+    with cache.transaction() as db:
+        uid = _uid(db, user_id)
+        count = f"SELECT COUNT(*) FROM {table} WHERE uid = ?"
+        before = db.execute(count, (uid,)).fetchone()[0]
+        db.executemany(
+            f"INSERT INTO {table} VALUES ({values}) ON CONFLICT(uid, anime_id) {on_conflict}",
+            [(uid, a, *extra) for a in ids],
+        )
+        after = db.execute(count, (uid,)).fetchone()[0]
+    return int(after - before)
+
+
 def hide(
     cache: Cache,
     user_id: str,
@@ -80,19 +108,14 @@ def hide(
     defaults to now (UTC). Raises NotCached for a user not in the cache, BadInput for an id
     that is not digits (nothing is written then).
     """
-    ids = _anime_ids(anime_ids)
-    stamp = at or _now()
-    with cache.transaction() as db:
-        uid = _uid(db, user_id)
-        before = db.execute("SELECT COUNT(*) FROM hidden WHERE uid = ?", (uid,)).fetchone()[0]
-        db.executemany(
-            """INSERT INTO hidden VALUES (?, ?, ?, ?)
-               ON CONFLICT(uid, anime_id) DO UPDATE
-               SET with_franchise = MAX(with_franchise, excluded.with_franchise)""",
-            [(uid, a, int(with_franchise), stamp) for a in ids],
-        )
-        after = db.execute("SELECT COUNT(*) FROM hidden WHERE uid = ?", (uid,)).fetchone()[0]
-    return int(after - before)
+    return add_marks(
+        cache,
+        "hidden",
+        user_id,
+        anime_ids,
+        (int(with_franchise), at or _now()),
+        "DO UPDATE SET with_franchise = MAX(with_franchise, excluded.with_franchise)",
+    )
 
 
 def unhide(cache: Cache, user_id: str, anime_ids: Iterable[str]) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from animerec_tui.core.cache.db import Cache
-from animerec_tui.core.cache.hidden import _anime_ids, _now, _uid, forget
+from animerec_tui.core.cache.hidden import _now, add_marks, forget
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +29,7 @@ def like(cache: Cache, user_id: str, anime_ids: Iterable[str], *, at: str | None
     """Mark ``anime_ids`` liked for ``user_id``; returns how many were not liked before
     (liking again keeps the first ``liked_at``). ``at`` defaults to now (UTC). Raises NotCached
     for a user not in the cache, BadInput for an id that is not digits (nothing is written)."""
-    ids = _anime_ids(anime_ids)
-    stamp = at or _now()
-    with cache.transaction() as db:
-        uid = _uid(db, user_id)
-        before = db.execute("SELECT COUNT(*) FROM picks WHERE uid = ?", (uid,)).fetchone()[0]
-        db.executemany(
-            "INSERT INTO picks VALUES (?, ?, ?) ON CONFLICT(uid, anime_id) DO NOTHING",
-            [(uid, a, stamp) for a in ids],
-        )
-        after = db.execute("SELECT COUNT(*) FROM picks WHERE uid = ?", (uid,)).fetchone()[0]
-    return int(after - before)
+    return add_marks(cache, "picks", user_id, anime_ids, (at or _now(),))
 
 
 def unlike(cache: Cache, user_id: str, anime_ids: Iterable[str]) -> int:

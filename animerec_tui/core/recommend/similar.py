@@ -32,6 +32,7 @@ import numpy as np
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.cache.airing import airing_statuses
+from animerec_tui.core.cache.catalogue import start_dates
 from animerec_tui.core.cache.relations import connected_relations, relations_known
 from animerec_tui.core.catalogue import AmbiguousAnime, AnimeNotFound, resolve_anime
 from animerec_tui.core.errors import AnimerecError
@@ -135,7 +136,7 @@ def _franchises(cache: Cache, ids: list[str]) -> Franchises:
     """Franchises around ``ids`` from the cached relations (whole components, any hop)."""
     relations = connected_relations(cache, ids, FRANCHISE_ROLES)
     members = set(ids) | {r.source_id for r in relations} | {r.destination_id for r in relations}
-    dates = {a: rec.start_date for a, rec in cache.get_anime(members).items()}
+    dates = start_dates(cache, members)
     return build_franchises(relations, dates, known=bool(relations_known(cache, ids)))
 
 
