@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from animerec_tui.core.cache import Cache
 from animerec_tui.core.connectivity import Connectivity
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from animerec_tui.core.kitsu import KitsuClient
     from animerec_tui.core.progress import LibraryProgress
     from animerec_tui.core.records import Anime
+
+T = TypeVar("T")
 
 REFRESH_OVERLAP = timedelta(minutes=10)
 """``filter[since]`` looks back this far before the watermark: entries written while a fetch
@@ -208,6 +210,24 @@ class Core:
         self.connectivity.answered()
         return user
 
+    async def _ask_within_search_deadline(
+        self, what: str, ask: Callable[[KitsuClient], Awaitable[T]]
+    ) -> T:
+        """``ask(client)`` on a new client within ``network.search_deadline`` (the wait shown
+        as ``what``), Kitsu then marked answered. Raises what ``ask`` raises; KitsuUnavailable
+        also starts the cool-down."""
+        budget = self.settings.network.search_deadline
+        try:
+            with self.connectivity.waiting(what, budget) as wait:
+                async with self.client() as client:
+                    with client.bounded(budget, wait):
+                        answer = await ask(client)
+        except KitsuUnavailable as exc:
+            self._unreachable(exc)
+            raise
+        self.connectivity.answered()
+        return answer
+
     async def search(self, query: str) -> SearchResult:
         """Kitsu matches (id, slug, name, fuzzy) merged with cached users."""
         query = query.strip()
@@ -218,19 +238,15 @@ class Core:
         if asks and not self.connectivity.may_ask():
             offline, note = True, self.connectivity.status().describe()
         elif asks:
-            budget = self.settings.network.search_deadline
             try:
-                with self.connectivity.waiting("search", budget) as wait:
-                    async with self.client() as client:
-                        with client.bounded(budget, wait):
-                            found = await _kitsu_matches(client, query)
-                self.connectivity.answered()
+                found = await self._ask_within_search_deadline(
+                    "search", lambda client: _kitsu_matches(client, query)
+                )
                 offline = False
                 self.cache.save_users(found)
                 for user in found:
                     hits[user.id] = SearchHit(user, user.id in cached_ids, False, "kitsu")
             except KitsuUnavailable as exc:
-                self._unreachable(exc)
                 offline, note = True, str(exc)
         if query:
             wants_samples = query.lower().startswith(("sample", SAMPLE_PREFIX))
@@ -267,15 +283,11 @@ class Core:
         if query and not self.connectivity.may_ask():
             offline, note = True, self.connectivity.status().describe()
         elif query:
-            budget = self.settings.network.search_deadline
             try:
-                with self.connectivity.waiting("anime search", budget) as wait:
-                    async with self.client() as client:
-                        with client.bounded(budget, wait):
-                            found = await kitsu_anime_search(client, query, limit)
-                self.connectivity.answered()
+                found = await self._ask_within_search_deadline(
+                    "anime search", lambda client: kitsu_anime_search(client, query, limit)
+                )
             except KitsuUnavailable as exc:
-                self._unreachable(exc)
                 offline, note = True, str(exc)
             except (BadResponse, KitsuRequestRejected) as exc:
                 offline, note = True, str(exc)  # an answer we cannot use: the cache's matches

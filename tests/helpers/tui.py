@@ -18,6 +18,7 @@ from textual.errors import NoWidget
 from textual.notifications import SeverityLevel
 from textual.pilot import Pilot
 from textual.strip import Strip
+from textual.widgets import DataTable
 from textual.worker import WorkerCancelled
 
 from animerec_tui.core.records import User
@@ -196,7 +197,7 @@ async def recommendations_listed(pilot: Pilot[Any], timeout: float = 60.0) -> An
 
     def listed() -> bool:  # the screen is current before its widgets are mounted
         tables = screen.query("#recs")
-        return bool(tables) and tables.first().row_count > 0  # type: ignore[attr-defined]
+        return bool(tables) and tables.first(DataTable).row_count > 0
 
     await wait_until(pilot, listed, timeout, "recommendations")
     table = screen.query_one("#recs")
