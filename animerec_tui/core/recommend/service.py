@@ -520,7 +520,7 @@ def recommend(
     matches = pipeline.percent_match(scores, list(model_score.values())) if percent else []
     match_of = dict(zip(model_score, matches, strict=False))
     wanted = {r.anime_id for r in grouped.rows} | {r.anime_id for r in grouped.continued}
-    wanted |= {str(int(ids[j])) for reason in reasons for j in reason.columns}
+    wanted |= {loaded.id_strings[j] for reason in reasons for j in reason.columns}
     anime = cache.get_anime(wanted)
 
     def title(aid: str) -> str:
@@ -553,7 +553,7 @@ def recommend(
     out.filters_notice = filters_notice
     for rank, r in enumerate(grouped.rows, start=1):
         reason = reasons[rank - 1] if reasons else None
-        because = [title(str(int(ids[j]))) for j in reason.columns] if reason else []
+        because = [title(loaded.id_strings[j]) for j in reason.columns] if reason else []
         out.append(build(rank, r, because, reason.how if reason and because else ""))
     out.continued = [
         build(rank, r, [], HOW_CONTINUE) for rank, r in enumerate(grouped.continued, start=1)

@@ -188,7 +188,7 @@ def similar(
     pool = max(n, 1) * POOL_FACTOR + POOL_EXTRA
     cols, pool_scores = top_n(scores, pool, popularity)
     ranked = [
-        (str(int(loaded.anime_ids[c])), float(s))
+        (loaded.id_strings[c], float(s))
         for c, s in zip(cols.tolist(), pool_scores.tolist(), strict=True)
     ]
     franchises = _franchises(cache, [a for a, _ in ranked])
@@ -232,7 +232,7 @@ def refreshed(result: Similar, cache: Cache, n: int, language: str = "canonical"
 
 def _passes(cache: Cache, loaded: LoadedModel, filters: RecommendFilters) -> np.ndarray:
     """``filters`` over the model's columns (True: may be shown)."""
-    ids = [str(int(a)) for a in loaded.anime_ids]
+    ids = loaded.id_strings
     records = cache.get_anime(ids)
     statuses = airing_statuses(cache, ids)
     return catalogue_mask(filters, [records.get(a) for a in ids], [statuses.get(a) for a in ids])
